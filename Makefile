@@ -1,0 +1,125 @@
+# chitchatd: one non-recursive GNU Makefile.
+#
+#   make            build build/chitchatd, build/chitchatctl, build/libchitchat.a
+#   make run        install missing packages, build, run the daemon in the foreground
+#   make check      install missing packages, build, run every test, plain and
+#                   under ASan+UBSan (build/san)
+#   make bench      engine benchmarks (bench/)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined BUILD=build/san ...   sanitizer build
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+SANITIZE ?=
+CC       ?= gcc
+
+PKG_CONFIG ?= pkg-config
+PKG_LIB    := libzstd jansson
+PKG_DAEMON := libevent
+PKG_TEST   := check
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wimplicit-fallthrough -Wno-format-nonliteral
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+
+OPT      ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP
+CFLAGS   += -std=c17 $(OPT) $(WARN) $(HARDEN)
+LDFLAGS  += -Wl,-z,relro -Wl,-z,now
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+LIB_SRCS    := $(wildcard common/*.c)
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB         := $(BUILD)/libchitchat.a
+LIB_LDLIBS  := $(call pc_libs,$(PKG_LIB)) -lm
+
+CTL_SRCS    := $(wildcard ctl/*.c)
+CTL_OBJS    := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
+
+# Tests: every tests/unit/check_*.c and tests/sim/check_*.c is one Check
+# binary, linked with the support code in tests/support/ and the engine
+# library, never with libevent (the engine must not need it).
+TEST_SRCS    := $(wildcard tests/unit/check_*.c tests/sim/check_*.c)
+TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+SUPPORT_SRCS := $(wildcard tests/support/*.c)
+SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_LDLIBS  := $(call pc_libs,$(PKG_TEST))
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run check tests test-run bench install clean lint
+all: $(BUILD)/chitchatd $(BUILD)/chitchatctl $(LIB)
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(call pc_cflags,$(PKG_LIB) $(PKG_DAEMON) $(PKG_TEST)) -Itests/support $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/chitchatctl: $(CTL_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LIB_LDLIBS)
+
+$(BUILD)/chitchatd: $(DAEMON_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(call pc_libs,$(PKG_DAEMON)) $(LIB_LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(LIB) $(TEST_LDLIBS) $(LIB_LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SUPPORT_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(LIB) $(LIB_LDLIBS)
+
+tests: $(TEST_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
+
+# The whole suite: plain build, then the same tests under ASan+UBSan.
+check: deps
+	$(MAKE) all tests
+	$(MAKE) BUILD=build/san SANITIZE=address,undefined OPT="-O1 -g" tests
+	sh tests/run.sh build build/san
+
+# One build's tests only (make test-run BUILD=build).
+test-run: tests
+	sh tests/run.sh $(BUILD)
+
+bench: deps
+	$(MAKE) $(BENCH_BINS)
+	sh bench/run.sh $(BUILD)
+
+run: deps all
+	$(BUILD)/chitchatd $(RUN_ARGS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/chitchatd $(DESTDIR)$(PREFIX)/sbin/chitchatd
+	install -m 0755 $(BUILD)/chitchatctl $(DESTDIR)$(PREFIX)/bin/chitchatctl
+	if ls docs/*.[18] >/dev/null 2>&1; then \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8; \
+		for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; \
+		for m in docs/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8/; done; \
+	fi; true
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--suppress=missingIncludeSystem --inline-suppr -D__GNUC__ -Icommon \
+		common ctl daemon
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

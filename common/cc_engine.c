@@ -1,0 +1,1182 @@
+/*
+ * cc_engine.c: the chitchat engine: message handling (SYN, SYN-ACK, ACK,
+ * BAD_CLUSTER), heartbeats, gossip rounds, liveness, node GC, the reset
+ * API and the own-key API (PROTOCOL.md §4, §5, §6.5).
+ *
+ * The engine is pure: time, randomness, sending and events all go through
+ * the injected struct cc_env, so the same code runs under libevent in the
+ * daemon and on a fake clock over an in-memory network in the simulator.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "cc_state.h"
+
+#define GC_NODES_CAPACITY	500
+#define ACK_BUDGET		(CC_MAX_DATAGRAM - 1)
+
+/* A recently garbage-collected node and its last heartbeat (§2.5). */
+struct gc_node {
+	struct cc_id		id;
+	uint64_t		heartbeat;
+	RB_ENTRY(gc_node)	by_id;
+	TAILQ_ENTRY(gc_node)	order;		/* least recently put first */
+};
+
+static int
+gc_node_cmp(struct gc_node *a, struct gc_node *b)
+{
+	return cc_id_cmp(&a->id, &b->id);
+}
+
+RB_HEAD(gc_node_tree, gc_node);
+RB_GENERATE_STATIC(gc_node_tree, gc_node, by_id, gc_node_cmp)
+TAILQ_HEAD(gc_node_list, gc_node);
+
+/* Live summary entry: id -> max_version (§5.6). */
+struct summary_entry {
+	struct cc_id	id;
+	uint64_t	max_version;
+};
+
+struct cc_engine {
+	struct cc_env		 env;
+	struct cc_id		 self_id;
+	char			*cluster_id;
+	size_t			 cluster_id_len;
+	uint64_t		 gossip_interval_ms;
+	uint64_t		 entry_grace_ms;
+	struct cc_fd_config	 fd;
+	bool			(*predicate)(const struct cc_node *, void *);
+	void			*predicate_arg;
+	struct cc_addr		*seeds;
+	size_t			 n_seeds;
+
+	struct cc_node_tree	 nodes;
+	size_t			 n_nodes;
+	struct cc_node		*self;
+	struct gc_node_tree	 gc_by_id;
+	struct gc_node_list	 gc_order;
+	size_t			 n_gc;
+	struct summary_entry	*summary;
+	size_t			 n_summary;
+	struct cc_listeners	 listeners;
+	struct cc_codec_ctx	*codec;
+	struct cc_wbuf		 tx;
+	cc_mtime_t		 next_round;
+	struct cc_stats		 stats;
+};
+
+static int
+cc_node_cmp(struct cc_node *a, struct cc_node *b)
+{
+	return cc_id_cmp(&a->id, &b->id);
+}
+
+RB_GENERATE(cc_node_tree, cc_node, entry, cc_node_cmp)
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static cc_mtime_t
+now_of(const struct cc_engine *e)
+{
+	return e->env.now(e->env.arg);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+engine_log(const struct cc_engine *e, int level, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	if (e->env.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e->env.log(e->env.arg, level, msg);
+}
+
+static void
+emit(const struct cc_engine *e, const struct cc_event *ev)
+{
+	if (e->env.event != NULL)
+		e->env.event(e->env.arg, ev);
+}
+
+static void
+emit_node(const struct cc_engine *e, const struct cc_node *n, enum cc_node_change c)
+{
+	struct cc_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CC_EVENT_NODE;
+	ev.node = &n->id;
+	ev.change = c;
+	emit(e, &ev);
+}
+
+void
+cc_engine_on_store(struct cc_engine *e, const struct cc_node *n,
+    const struct cc_kv *kv, bool local, bool notify)
+{
+	struct cc_event ev;
+
+	if (notify)
+		cc_listeners_fire(&e->listeners, &n->id, kv);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CC_EVENT_KV;
+	ev.node = &n->id;
+	ev.kv = kv;
+	ev.local = local;
+	emit(e, &ev);
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+void
+cc_fd_config_default(struct cc_fd_config *fd)
+{
+	fd->phi_threshold = 8.0;
+	fd->sampling_window_size = 1000;
+	fd->max_interval_ms = 10 * 1000;
+	fd->initial_interval_ms = 5 * 1000;
+	fd->dead_node_grace_period_ms = 24ULL * 3600 * 1000;
+}
+
+void
+cc_config_default(struct cc_config *cfg)
+{
+	static const struct cc_addr loopback = { CC_AF_INET, { 127, 0, 0, 1 }, 10000 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->self.node_id = (char *)"node-10000";
+	cfg->self.node_id_len = strlen("node-10000");
+	cfg->self.addr = loopback;
+	cfg->cluster_id = "default-cluster";
+	cfg->gossip_interval_ms = 1000;
+	cfg->marked_for_deletion_grace_period_ms = 2ULL * 3600 * 1000;
+	cc_fd_config_default(&cfg->fd);
+}
+
+static bool
+config_is_valid(const struct cc_config *cfg)
+{
+	return cfg->self.node_id != NULL && cfg->self.node_id_len <= 65535 &&
+	    cc_utf8_is_valid(cfg->self.node_id, cfg->self.node_id_len) &&
+	    cfg->cluster_id != NULL && strlen(cfg->cluster_id) <= 65535 &&
+	    cc_utf8_is_valid(cfg->cluster_id, strlen(cfg->cluster_id)) &&
+	    (cfg->self.addr.family == CC_AF_INET || cfg->self.addr.family == CC_AF_INET6) &&
+	    cfg->gossip_interval_ms > 0 && cfg->fd.sampling_window_size > 0 &&
+	    cfg->fd.phi_threshold > 0 && (cfg->n_seeds == 0 || cfg->seeds != NULL);
+}
+
+/* ---- node map --------------------------------------------------------------- */
+
+static struct cc_node *
+node_find(const struct cc_engine *e, const struct cc_id *id)
+{
+	struct cc_node probe;
+
+	probe.id = *id;
+	return RB_FIND(cc_node_tree, (struct cc_node_tree *)&e->nodes, &probe);
+}
+
+static struct gc_node *
+gc_find(const struct cc_engine *e, const struct cc_id *id)
+{
+	struct gc_node probe;
+
+	probe.id = *id;
+	return RB_FIND(gc_node_tree, (struct gc_node_tree *)&e->gc_by_id, &probe);
+}
+
+static void
+gc_remove(struct cc_engine *e, struct gc_node *g)
+{
+	RB_REMOVE(gc_node_tree, &e->gc_by_id, g);
+	TAILQ_REMOVE(&e->gc_order, g, order);
+	e->n_gc--;
+	cc_id_clear(&g->id);
+	free(g);
+}
+
+/* LRU put: insert or refresh, evicting the oldest past the capacity. */
+static void
+gc_put(struct cc_engine *e, const struct cc_id *id, uint64_t heartbeat)
+{
+	struct gc_node *g = gc_find(e, id);
+
+	if (g != NULL) {
+		g->heartbeat = heartbeat;
+		TAILQ_REMOVE(&e->gc_order, g, order);
+		TAILQ_INSERT_TAIL(&e->gc_order, g, order);
+		return;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL || cc_id_copy(&g->id, id) == -1) {
+		free(g);
+		return;		/* only a memory of GC'd nodes: losing it is safe */
+	}
+	g->heartbeat = heartbeat;
+	RB_INSERT(gc_node_tree, &e->gc_by_id, g);
+	TAILQ_INSERT_TAIL(&e->gc_order, g, order);
+	if (++e->n_gc > GC_NODES_CAPACITY)
+		gc_remove(e, TAILQ_FIRST(&e->gc_order));
+}
+
+bool
+cc_engine_gc_nodes_has(const struct cc_engine *e, const struct cc_id *id, uint64_t *hb)
+{
+	struct gc_node *g = gc_find(e, id);
+
+	if (g != NULL && hb != NULL)
+		*hb = g->heartbeat;
+	return g != NULL;
+}
+
+static struct cc_node *
+node_create(struct cc_engine *e, const struct cc_id *id)
+{
+	struct cc_node	*n;
+	struct gc_node	*g;
+
+	if ((n = cc_node_new(id)) == NULL)
+		return NULL;
+	n->engine = e;
+	RB_INSERT(cc_node_tree, &e->nodes, n);
+	e->n_nodes++;
+	if ((g = gc_find(e, id)) != NULL)
+		gc_remove(e, g);
+	emit_node(e, n, CC_NODE_ADDED);
+	return n;
+}
+
+static void
+node_destroy(struct cc_engine *e, struct cc_node *n)
+{
+	RB_REMOVE(cc_node_tree, &e->nodes, n);
+	e->n_nodes--;
+	cc_node_free(n);
+}
+
+struct cc_node *
+cc_engine_node_mut(struct cc_engine *e, const struct cc_id *id)
+{
+	return node_find(e, id);
+}
+
+static bool
+fd_ensure_window(struct cc_engine *e, struct cc_node *n)
+{
+	if (n->window == NULL)
+		n->window = cc_fd_window_new(e->fd.sampling_window_size);
+	return n->window != NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+struct cc_engine *
+cc_engine_new(const struct cc_config *cfg, const struct cc_env *env)
+{
+	struct cc_engine *e;
+
+	if (!config_is_valid(cfg) || env == NULL || env->now == NULL ||
+	    env->random_u32 == NULL || env->send == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->env = *env;
+	RB_INIT(&e->nodes);
+	RB_INIT(&e->gc_by_id);
+	TAILQ_INIT(&e->gc_order);
+	cc_listeners_init(&e->listeners);
+	cc_wbuf_init(&e->tx);
+	e->gossip_interval_ms = cfg->gossip_interval_ms;
+	e->entry_grace_ms = cfg->marked_for_deletion_grace_period_ms;
+	e->fd = cfg->fd;
+	e->predicate = cfg->liveness_predicate;
+	e->predicate_arg = cfg->predicate_arg;
+	e->cluster_id_len = strlen(cfg->cluster_id);
+	if (cc_id_copy(&e->self_id, &cfg->self) == -1 ||
+	    (e->cluster_id = strdup(cfg->cluster_id)) == NULL ||
+	    (e->codec = cc_codec_ctx_new()) == NULL ||
+	    cc_engine_set_seeds(e, cfg->seeds, cfg->n_seeds) == -1 ||
+	    (e->self = node_create(e, &e->self_id)) == NULL) {
+		cc_engine_free(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->self->heartbeat = 1;
+	e->next_round = now_of(e);	/* the first round runs at once */
+	return e;
+}
+
+void
+cc_engine_free(struct cc_engine *e)
+{
+	struct cc_node	*n, *next;
+	struct gc_node	*g;
+
+	if (e == NULL)
+		return;
+	for (n = RB_MIN(cc_node_tree, &e->nodes); n != NULL; n = next) {
+		next = RB_NEXT(cc_node_tree, &e->nodes, n);
+		node_destroy(e, n);
+	}
+	while ((g = TAILQ_FIRST(&e->gc_order)) != NULL)
+		gc_remove(e, g);
+	for (size_t i = 0; i < e->n_summary; i++)
+		cc_id_clear(&e->summary[i].id);
+	free(e->summary);
+	cc_listeners_clear(&e->listeners);
+	cc_codec_ctx_free(e->codec);
+	cc_wbuf_clear(&e->tx);
+	free(e->seeds);
+	free(e->cluster_id);
+	cc_id_clear(&e->self_id);
+	free(e);
+}
+
+int
+cc_engine_set_seeds(struct cc_engine *e, const struct cc_addr *seeds, size_t n)
+{
+	struct cc_addr *copy = NULL;
+
+	if (n > 0) {
+		if ((copy = calloc(n, sizeof(*copy))) == NULL)
+			return -1;
+		memcpy(copy, seeds, n * sizeof(*copy));
+	}
+	free(e->seeds);
+	e->seeds = copy;
+	e->n_seeds = n;
+	return 0;
+}
+
+/* ---- liveness helpers ------------------------------------------------------------ */
+
+bool
+cc_engine_is_scheduled(const struct cc_engine *e, const struct cc_node *n)
+{
+	cc_mtime_t now;
+
+	if (!n->dead)
+		return false;
+	now = now_of(e);
+	/* strictly after half the grace period (§5.5) */
+	return n->time_of_death.ms + e->fd.dead_node_grace_period_ms / 2 < now.ms;
+}
+
+static bool
+skip_scheduled(const struct cc_node *n, void *arg)
+{
+	return cc_engine_is_scheduled(arg, n);
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+static void
+send_tx(struct cc_engine *e, const struct cc_addr *to, uint8_t type)
+{
+	if (e->tx.err != 0 || e->tx.len > CC_MAX_DATAGRAM) {
+		e->stats.tx_errors++;
+		return;
+	}
+	if (e->env.send(e->env.arg, to, e->tx.data, e->tx.len) == -1) {
+		e->stats.tx_errors++;
+		return;
+	}
+	e->stats.tx_datagrams++;
+	e->stats.tx_bytes += e->tx.len;
+	e->stats.tx_by_type[type]++;
+}
+
+/* Our digest, without nodes scheduled for deletion (§4.3). Borrows ids. */
+static int
+build_digest(struct cc_engine *e, struct cc_digest *d)
+{
+	struct cc_node *n;
+
+	d->n = 0;
+	if ((d->entries = calloc(e->n_nodes, sizeof(*d->entries))) == NULL)
+		return -1;
+	RB_FOREACH(n, cc_node_tree, &e->nodes) {
+		if (cc_engine_is_scheduled(e, n))
+			continue;
+		d->entries[d->n].id = n->id;
+		d->entries[d->n].heartbeat = n->heartbeat;
+		d->entries[d->n].last_gc_version = n->last_gc_version;
+		d->entries[d->n].max_version = n->max_version;
+		d->n++;
+	}
+	return 0;
+}
+
+static void
+send_syn(struct cc_engine *e, const struct cc_addr *to)
+{
+	struct cc_digest d;
+
+	if (build_digest(e, &d) == -1) {
+		e->stats.tx_errors++;
+		return;
+	}
+	cc_wbuf_reset(&e->tx);
+	cc_msg_put_header(&e->tx, CC_MSG_SYN);
+	cc_digest_encode(&e->tx, &d);
+	cc_wbuf_str(&e->tx, e->cluster_id, e->cluster_id_len);
+	free(d.entries);
+	send_tx(e, to, CC_MSG_SYN);
+}
+
+/*
+ * Appends a delta for `peer` under `budget`. chitchat reserves one byte for
+ * the envelope although it takes four, so an incompressible delta could
+ * make the datagram exceed 65,507 bytes; should that happen we rebuild it
+ * with the overshoot taken off the budget, never sending it oversized.
+ */
+static int
+put_delta(struct cc_engine *e, const struct cc_digest *peer, size_t budget)
+{
+	struct cc_digest_index	ix;
+	size_t			base = e->tx.len, resets = 0;
+	int			rc = -1;
+
+	if (cc_digest_index_init(&ix, peer) == -1)
+		return -1;
+	if (budget < CC_MIN_DELTA_MTU)
+		e->stats.empty_delta_budget++;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		e->tx.len = base;
+		rc = cc_compute_delta(&e->nodes, &ix, budget, skip_scheduled, e,
+		    e->env.random_u32, e->env.arg, e->codec, &e->tx, &resets);
+		if (rc == -1 || e->tx.len <= CC_MAX_DATAGRAM)
+			break;
+		budget -= e->tx.len - CC_MAX_DATAGRAM;
+	}
+	e->stats.resets_sent += resets;
+	cc_digest_index_clear(&ix);
+	return rc;
+}
+
+/* ---- receiving ------------------------------------------------------------------- */
+
+void
+cc_engine_report_heartbeat(struct cc_engine *e, const struct cc_id *id, uint64_t hb)
+{
+	struct cc_node	*n;
+	struct gc_node	*g;
+
+	if (cc_id_is_equal(id, &e->self_id))
+		return;
+	if ((n = node_find(e, id)) == NULL) {
+		/* a recently GC'd node comes back only if it really moved on */
+		if ((g = gc_find(e, id)) != NULL && !(g->heartbeat < hb))
+			return;
+		if ((n = node_create(e, id)) == NULL)
+			return;
+	}
+	/* try_set_heartbeat (§2.8): the first value is not an update */
+	if (n->heartbeat == 0) {
+		n->heartbeat = hb;
+		return;
+	}
+	if (hb <= n->heartbeat)
+		return;
+	n->heartbeat = hb;
+	if (fd_ensure_window(e, n))
+		cc_fd_window_report(n->window, &e->fd, now_of(e));
+}
+
+static void
+report_digest(struct cc_engine *e, const struct cc_digest *d)
+{
+	struct cc_digest_index ix;
+
+	/* chitchat reads the digest into an ordered map: later entries win,
+	 * and they are visited in id order */
+	if (cc_digest_index_init(&ix, d) == -1)
+		return;
+	for (size_t i = 0; i < ix.n; i++)
+		cc_engine_report_heartbeat(e, &ix.sorted[i]->id, ix.sorted[i]->heartbeat);
+	cc_digest_index_clear(&ix);
+}
+
+static void
+apply_delta(struct cc_engine *e, const struct cc_delta *delta)
+{
+	cc_mtime_t	now = now_of(e);
+	bool		any_reset = false;
+
+	for (size_t i = 0; i < delta->n; i++) {
+		const struct cc_node_delta	*nd = &delta->nodes[i];
+		struct cc_node			*n = node_find(e, &nd->id);
+		enum cc_delta_status		 st;
+		bool				 reset;
+
+		if (n == NULL)
+			continue;	/* deltas never create nodes */
+		if (cc_node_apply_delta(n, nd, now, &reset, &st) == -1)
+			engine_log(e, CC_LOG_ERROR, "apply_delta: out of memory");
+		if (st == CC_DELTA_REJECT)
+			e->stats.node_deltas_rejected++;
+		if (reset) {
+			e->stats.resets_applied++;
+			any_reset = true;
+			emit_node(e, n, CC_NODE_RESET);
+		}
+	}
+	if (any_reset) {
+		struct cc_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = CC_EVENT_CATCHUP;
+		emit(e, &ev);
+	}
+}
+
+static void
+handle_syn(struct cc_engine *e, const struct cc_addr *from, const struct cc_msg *m)
+{
+	struct cc_digest	mine;
+	size_t			budget, digest_len;
+
+	if (m->cluster_id_len != e->cluster_id_len ||
+	    memcmp(m->cluster_id, e->cluster_id, e->cluster_id_len) != 0) {
+		e->stats.bad_cluster_rx++;
+		cc_wbuf_reset(&e->tx);
+		cc_msg_put_header(&e->tx, CC_MSG_BAD_CLUSTER);
+		send_tx(e, from, CC_MSG_BAD_CLUSTER);
+		return;
+	}
+	report_digest(e, &m->digest);
+	if (build_digest(e, &mine) == -1)
+		return;
+	digest_len = cc_digest_encoded_len(&mine);
+	budget = digest_len + 1 < CC_MAX_DATAGRAM ? CC_MAX_DATAGRAM - 1 - digest_len : 0;
+	cc_wbuf_reset(&e->tx);
+	cc_msg_put_header(&e->tx, CC_MSG_SYN_ACK);
+	cc_digest_encode(&e->tx, &mine);
+	free(mine.entries);
+	if (put_delta(e, &m->digest, budget) == -1) {
+		e->stats.tx_errors++;
+		return;
+	}
+	send_tx(e, from, CC_MSG_SYN_ACK);
+}
+
+static void
+handle_syn_ack(struct cc_engine *e, const struct cc_addr *from, const struct cc_msg *m)
+{
+	report_digest(e, &m->digest);
+	apply_delta(e, &m->delta);
+	cc_wbuf_reset(&e->tx);
+	cc_msg_put_header(&e->tx, CC_MSG_ACK);
+	if (put_delta(e, &m->digest, ACK_BUDGET) == -1) {
+		e->stats.tx_errors++;
+		return;
+	}
+	send_tx(e, from, CC_MSG_ACK);
+}
+
+int
+cc_engine_recv(struct cc_engine *e, const struct cc_addr *from,
+    const uint8_t *buf, size_t len)
+{
+	struct cc_msg m;
+
+	e->stats.rx_datagrams++;
+	e->stats.rx_bytes += len;
+	memset(&m, 0, sizeof(m));
+	if (cc_msg_decode(buf, len, &m, NULL, e->codec) == -1) {
+		e->stats.rx_decode_errors++;
+		errno = EBADMSG;
+		return -1;
+	}
+	e->stats.rx_by_type[m.type]++;
+	e->self->heartbeat++;
+	switch (m.type) {
+	case CC_MSG_SYN:
+		handle_syn(e, from, &m);
+		break;
+	case CC_MSG_SYN_ACK:
+		handle_syn_ack(e, from, &m);
+		break;
+	case CC_MSG_ACK:
+		apply_delta(e, &m.delta);
+		break;
+	case CC_MSG_BAD_CLUSTER:
+		engine_log(e, CC_LOG_DEBUG, "rejected by peer: wrong cluster");
+		break;
+	}
+	cc_msg_clear(&m);
+	return 0;
+}
+
+int
+cc_engine_gossip(struct cc_engine *e, const struct cc_addr *to)
+{
+	send_syn(e, to);
+	return 0;
+}
+
+/* ---- liveness (§5.4-§5.6) -------------------------------------------------------- */
+
+static void
+update_node_liveness(struct cc_engine *e, struct cc_node *n, cc_mtime_t now)
+{
+	double	phi;
+	bool	has_phi = n->window != NULL &&
+		    cc_fd_window_phi(n->window, &e->fd, now, &phi);
+
+	if (has_phi && phi <= e->fd.phi_threshold) {
+		bool was_live = n->live;
+
+		n->live = true;
+		n->dead = false;
+		n->scheduled = false;
+		if (!was_live)
+			emit_node(e, n, CC_NODE_LIVE);
+		return;
+	}
+	if (n->live || !n->dead) {
+		bool was_live = n->live;
+
+		n->live = false;
+		if (!n->dead) {
+			n->dead = true;
+			n->time_of_death = now;	/* recorded once per dead period */
+		}
+		/* a node never seen live is "joining", not a failure to report */
+		if (was_live)
+			emit_node(e, n, CC_NODE_DEAD);
+	}
+	if (n->window != NULL)
+		cc_fd_window_reset(n->window);
+	if (!n->scheduled && cc_engine_is_scheduled(e, n)) {
+		n->scheduled = true;
+		emit_node(e, n, CC_NODE_SCHEDULED);
+	}
+}
+
+/* True if the live summary {id -> max_version} differs from the last one. */
+static bool
+summary_changed(const struct cc_engine *e)
+{
+	struct cc_node	*n;
+	size_t		 i = 0;
+
+	RB_FOREACH(n, cc_node_tree, (struct cc_node_tree *)&e->nodes) {
+		if (n != e->self && !n->live)
+			continue;
+		if (i >= e->n_summary || !cc_id_is_equal(&e->summary[i].id, &n->id) ||
+		    e->summary[i].max_version != n->max_version)
+			return true;
+		i++;
+	}
+	return i != e->n_summary;
+}
+
+static void
+publish_live_nodes(struct cc_engine *e)
+{
+	struct summary_entry	*sum;
+	const struct cc_id	**ids;
+	struct cc_node		*n;
+	size_t			 n_live = 0, n_pub = 0;
+	struct cc_event		 ev;
+
+	RB_FOREACH(n, cc_node_tree, &e->nodes)
+		if (n == e->self || n->live)
+			n_live++;
+	sum = calloc(n_live, sizeof(*sum));
+	ids = calloc(n_live, sizeof(*ids));
+	if (sum == NULL || ids == NULL) {
+		free(sum);
+		free(ids);
+		return;		/* retried at the next round: summary unchanged */
+	}
+	n_live = 0;
+	RB_FOREACH(n, cc_node_tree, &e->nodes) {
+		if (n != e->self && !n->live)
+			continue;
+		if (cc_id_copy(&sum[n_live].id, &n->id) == -1)
+			break;
+		sum[n_live++].max_version = n->max_version;
+		if (e->predicate == NULL || e->predicate(n, e->predicate_arg))
+			ids[n_pub++] = &n->id;
+	}
+	for (size_t i = 0; i < e->n_summary; i++)
+		cc_id_clear(&e->summary[i].id);
+	free(e->summary);
+	e->summary = sum;
+	e->n_summary = n_live;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CC_EVENT_LIVE_NODES;
+	ev.live = ids;
+	ev.n_live = n_pub;
+	emit(e, &ev);
+	free(ids);
+}
+
+static void
+gc_dead_nodes(struct cc_engine *e, cc_mtime_t now)
+{
+	struct cc_node *n, *next;
+
+	for (n = RB_MIN(cc_node_tree, &e->nodes); n != NULL; n = next) {
+		next = RB_NEXT(cc_node_tree, &e->nodes, n);
+		if (n == e->self || !n->dead ||
+		    now.ms < n->time_of_death.ms + e->fd.dead_node_grace_period_ms)
+			continue;
+		emit_node(e, n, CC_NODE_REMOVED);
+		gc_put(e, &n->id, n->heartbeat);
+		e->stats.nodes_gced++;
+		node_destroy(e, n);
+	}
+}
+
+void
+cc_engine_update_liveness(struct cc_engine *e)
+{
+	cc_mtime_t	 now = now_of(e);
+	struct cc_node	*n;
+
+	RB_FOREACH(n, cc_node_tree, &e->nodes)
+		if (n != e->self)
+			update_node_liveness(e, n, now);
+	if (summary_changed(e))
+		publish_live_nodes(e);
+	gc_dead_nodes(e, now);
+}
+
+void
+cc_engine_gc_entries(struct cc_engine *e)
+{
+	cc_mtime_t	 now = now_of(e);
+	struct cc_node	*n;
+
+	RB_FOREACH(n, cc_node_tree, &e->nodes)
+		e->stats.kvs_gced += cc_node_gc_expired(n, e->entry_grace_ms, now);
+}
+
+/* ---- gossip round (§4.7) ---------------------------------------------------------- */
+
+static int
+collect_sets(struct cc_engine *e, struct cc_addr_set *peers, struct cc_addr_set *live,
+    struct cc_addr_set *dead, struct cc_addr_set *seeds)
+{
+	struct cc_node	*n;
+	int		 rc = 0;
+
+	RB_FOREACH(n, cc_node_tree, &e->nodes) {
+		if (n == e->self)
+			continue;
+		rc |= cc_addr_set_add(peers, &n->id.addr);
+		if (n->live)
+			rc |= cc_addr_set_add(live, &n->id.addr);
+		if (n->dead)
+			rc |= cc_addr_set_add(dead, &n->id.addr);
+	}
+	for (size_t i = 0; i < e->n_seeds; i++)
+		if (!cc_addr_is_equal(&e->seeds[i], &e->self_id.addr))
+			rc |= cc_addr_set_add(seeds, &e->seeds[i]);
+	return rc;
+}
+
+void
+cc_engine_round(struct cc_engine *e)
+{
+	struct cc_addr_set	peers, live, dead, seeds;
+	struct cc_selection	sel;
+
+	cc_addr_set_init(&peers);
+	cc_addr_set_init(&live);
+	cc_addr_set_init(&dead);
+	cc_addr_set_init(&seeds);
+	if (collect_sets(e, &peers, &live, &dead, &seeds) == -1)
+		engine_log(e, CC_LOG_ERROR, "gossip round: out of memory");
+	cc_select_peers(&peers, &live, &dead, &seeds, e->env.random_u32, e->env.arg, &sel);
+	cc_addr_set_clear(&peers);
+	cc_addr_set_clear(&live);
+	cc_addr_set_clear(&dead);
+	cc_addr_set_clear(&seeds);
+
+	e->stats.rounds++;
+	e->self->heartbeat++;
+	cc_engine_gc_entries(e);
+	for (size_t i = 0; i < sel.n_targets; i++)
+		send_syn(e, &sel.targets[i]);
+	if (sel.has_dead)
+		send_syn(e, &sel.dead_target);
+	if (sel.has_seed)
+		send_syn(e, &sel.seed_target);
+	cc_engine_update_liveness(e);
+}
+
+cc_mtime_t
+cc_engine_tick(struct cc_engine *e)
+{
+	cc_mtime_t now = now_of(e);
+
+	if (now.ms >= e->next_round.ms) {
+		cc_engine_round(e);
+		/* fixed rate; after a long stall, restart from now (no burst) */
+		e->next_round.ms += e->gossip_interval_ms;
+		if (e->next_round.ms <= now.ms)
+			e->next_round.ms = now.ms + e->gossip_interval_ms;
+	}
+	return e->next_round;
+}
+
+/* ---- own keys ------------------------------------------------------------------------- */
+
+static int
+check_kv(const char *key, size_t key_len, const char *value, size_t value_len)
+{
+	if (key == NULL || (value == NULL && value_len > 0) ||
+	    !cc_kv_is_valid(key, key_len, value != NULL ? value : "", value_len, NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+result_of(int rc)
+{
+	if (rc == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+cc_engine_set(struct cc_engine *e, const char *key, size_t key_len,
+    const char *value, size_t value_len)
+{
+	if (check_kv(key, key_len, value, value_len) == -1)
+		return -1;
+	return result_of(cc_node_set(e->self, key, key_len, value ? value : "",
+	    value_len, now_of(e)));
+}
+
+int
+cc_engine_set_with_ttl(struct cc_engine *e, const char *key, size_t key_len,
+    const char *value, size_t value_len)
+{
+	if (check_kv(key, key_len, value, value_len) == -1)
+		return -1;
+	return result_of(cc_node_set_with_ttl(e->self, key, key_len,
+	    value ? value : "", value_len, now_of(e)));
+}
+
+int
+cc_engine_delete(struct cc_engine *e, const char *key, size_t key_len)
+{
+	int rc = cc_node_delete(e->self, key, key_len, now_of(e));
+
+	if (rc == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return result_of(rc);
+}
+
+int
+cc_engine_delete_after_ttl(struct cc_engine *e, const char *key, size_t key_len)
+{
+	int rc;
+
+	/* keeping the value must not smuggle in an invalid one */
+	rc = cc_node_delete_after_ttl(e->self, key, key_len, now_of(e));
+	if (rc == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return result_of(rc);
+}
+
+/* ---- reset API (§6.5) ------------------------------------------------------------- */
+
+static bool
+entries_have_key(const struct cc_kv *entries, size_t n, const struct cc_kv *kv)
+{
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].key_len == kv->key_len &&
+		    memcmp(entries[i].key, kv->key, kv->key_len) == 0)
+			return true;
+	return false;
+}
+
+int
+cc_engine_reset_node_state(struct cc_engine *e, const struct cc_id *id,
+    const struct cc_kv *entries, size_t n, uint64_t max_v, uint64_t gc_v)
+{
+	struct cc_node	*ns = node_find(e, id);
+	struct cc_entry	*en, *next;
+	uint64_t	 before_gc, before_max;
+	cc_mtime_t	 now = now_of(e);
+
+	if (ns == NULL) {
+		if (gc_find(e, id) != NULL)
+			return 0;	/* recently garbage collected: skip */
+		if ((ns = node_create(e, id)) == NULL)
+			return -1;
+	}
+	if (ns->max_version >= max_v)
+		return 0;		/* already up to date */
+	if (max_v < ns->last_gc_version) {
+		engine_log(e, CC_LOG_WARN, "reset_node_state: obsolete state ignored");
+		return 0;
+	}
+	before_gc = ns->last_gc_version;
+	before_max = ns->max_version;
+	if (!fd_ensure_window(e, ns))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (cc_node_store(ns, entries[i].key, entries[i].key_len,
+		    entries[i].value, entries[i].value_len, entries[i].version,
+		    entries[i].status, now, false) == -1)
+			return -1;
+	/* keys absent from the new state go, with no tombstone and no event */
+	for (en = RB_MIN(cc_key_tree, &ns->by_key); en != NULL; en = next) {
+		next = RB_NEXT(cc_key_tree, &ns->by_key, en);
+		if (!entries_have_key(entries, n, &en->kv))
+			cc_node_remove_entry(ns, en);
+	}
+	ns->last_gc_version = gc_v;
+	if (ns->last_gc_version > before_gc ||
+	    (ns->last_gc_version == before_gc && ns->max_version > before_max))
+		return 0;
+	/* [C-CHOICE] Rust panics on this assertion; we report it */
+	engine_log(e, CC_LOG_ERROR, "reset_node_state: state did not move forward");
+	errno = EINVAL;
+	return -1;
+}
+
+/* ---- reads ---------------------------------------------------------------------------- */
+
+const struct cc_id *
+cc_engine_self_id(const struct cc_engine *e)
+{
+	return &e->self_id;
+}
+
+const char *
+cc_engine_cluster_id(const struct cc_engine *e)
+{
+	return e->cluster_id;
+}
+
+const struct cc_node *
+cc_engine_self_node(const struct cc_engine *e)
+{
+	return e->self;
+}
+
+const struct cc_node *
+cc_engine_node(const struct cc_engine *e, const struct cc_id *id)
+{
+	return node_find(e, id);
+}
+
+const struct cc_node *
+cc_engine_node_first(const struct cc_engine *e)
+{
+	return RB_MIN(cc_node_tree, (struct cc_node_tree *)&e->nodes);
+}
+
+const struct cc_node *
+cc_engine_node_next(const struct cc_engine *e, const struct cc_node *n)
+{
+	(void)e;
+	return RB_NEXT(cc_node_tree, (struct cc_node_tree *)&e->nodes, (struct cc_node *)n);
+}
+
+size_t
+cc_engine_num_nodes(const struct cc_engine *e)
+{
+	return e->n_nodes;
+}
+
+enum cc_liveness
+cc_engine_liveness(const struct cc_engine *e, const struct cc_id *id)
+{
+	const struct cc_node *n = node_find(e, id);
+
+	if (n == e->self)
+		return CC_LIVENESS_SELF;
+	if (n != NULL && n->live)
+		return CC_LIVENESS_LIVE;
+	if (n != NULL && cc_engine_is_scheduled(e, n))
+		return CC_LIVENESS_SCHEDULED;
+	return CC_LIVENESS_DEAD;
+}
+
+bool
+cc_engine_phi(const struct cc_engine *e, const struct cc_id *id, double *phi)
+{
+	const struct cc_node *n = node_find(e, id);
+
+	return n != NULL && n->window != NULL &&
+	    cc_fd_window_phi(n->window, &e->fd, now_of(e), phi);
+}
+
+bool
+cc_engine_last_heartbeat_time(const struct cc_engine *e, const struct cc_id *id,
+    cc_mtime_t *t)
+{
+	const struct cc_node *n = node_find(e, id);
+
+	if (n == NULL || n->window == NULL || !n->window->has_last)
+		return false;
+	*t = n->window->last;
+	return true;
+}
+
+size_t
+cc_engine_num_live(const struct cc_engine *e)
+{
+	struct cc_node	*n;
+	size_t		 count = 0;
+
+	RB_FOREACH(n, cc_node_tree, (struct cc_node_tree *)&e->nodes)
+		if (n == e->self || n->live)
+			count++;
+	return count;
+}
+
+size_t
+cc_engine_num_dead(const struct cc_engine *e)
+{
+	struct cc_node	*n;
+	size_t		 count = 0;
+
+	RB_FOREACH(n, cc_node_tree, (struct cc_node_tree *)&e->nodes)
+		if (n->dead)
+			count++;
+	return count;
+}
+
+const struct cc_stats *
+cc_engine_stats(const struct cc_engine *e)
+{
+	return &e->stats;
+}
+
+uint64_t
+cc_engine_subscribe(struct cc_engine *e, const char *prefix, size_t len,
+    cc_listener_fn fn, void *arg)
+{
+	return cc_listeners_add(&e->listeners, prefix, len, fn, arg);
+}
+
+int
+cc_engine_unsubscribe(struct cc_engine *e, uint64_t handle)
+{
+	return cc_listeners_remove(&e->listeners, handle);
+}
+
+/* ---- node accessors (cc.h) ------------------------------------------------------------ */
+
+const struct cc_id *
+cc_node_id(const struct cc_node *n)
+{
+	return &n->id;
+}
+
+uint64_t
+cc_node_heartbeat(const struct cc_node *n)
+{
+	return n->heartbeat;
+}
+
+uint64_t
+cc_node_max_version(const struct cc_node *n)
+{
+	return n->max_version;
+}
+
+uint64_t
+cc_node_last_gc_version(const struct cc_node *n)
+{
+	return n->last_gc_version;
+}
+
+size_t
+cc_node_num_visible(const struct cc_node *n)
+{
+	return n->n_visible;
+}
+
+size_t
+cc_node_num_stored(const struct cc_node *n)
+{
+	return n->n_stored;
+}
+
+const struct cc_kv *
+cc_node_get_versioned(const struct cc_node *n, const char *key, size_t key_len)
+{
+	struct cc_entry *en = cc_node_find(n, key, key_len);
+
+	return en != NULL ? &en->kv : NULL;
+}
+
+const struct cc_kv *
+cc_node_get(const struct cc_node *n, const char *key, size_t key_len)
+{
+	const struct cc_kv *kv = cc_node_get_versioned(n, key, key_len);
+
+	return kv != NULL && kv->status != CC_STATUS_DELETED ? kv : NULL;
+}
+
+static bool
+has_prefix(const struct cc_kv *kv, const char *prefix, size_t len)
+{
+	return kv->key_len >= len && (len == 0 || memcmp(kv->key, prefix, len) == 0);
+}
+
+/* From `en` on, the first entry that matches, or NULL once past the prefix. */
+static const struct cc_kv *
+prefix_scan(struct cc_entry *en, const char *prefix, size_t len, bool include_deleted)
+{
+	for (; en != NULL; en = RB_NEXT(cc_key_tree, NULL, en)) {
+		if (!has_prefix(&en->kv, prefix, len))
+			return NULL;	/* keys are ordered: no more matches */
+		if (include_deleted || en->kv.status != CC_STATUS_DELETED)
+			return &en->kv;
+	}
+	return NULL;
+}
+
+const struct cc_kv *
+cc_node_prefix_first(const struct cc_node *n, const char *prefix, size_t len,
+    bool include_deleted)
+{
+	struct cc_entry probe;
+
+	probe.kv.key = prefix;
+	probe.kv.key_len = len;
+	return prefix_scan(RB_NFIND(cc_key_tree, (struct cc_key_tree *)&n->by_key, &probe),
+	    prefix, len, include_deleted);
+}
+
+const struct cc_kv *
+cc_node_prefix_next(const struct cc_node *n, const struct cc_kv *kv,
+    const char *prefix, size_t len, bool include_deleted)
+{
+	/* kv is the first member of its entry */
+	struct cc_entry *en = (struct cc_entry *)(uintptr_t)kv;
+
+	(void)n;
+	return prefix_scan(RB_NEXT(cc_key_tree, NULL, en), prefix, len, include_deleted);
+}
