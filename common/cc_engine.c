@@ -182,6 +182,7 @@ node_find(const struct cc_engine *e, const struct cc_id *id)
 {
 	struct cc_node probe;
 
+	memset(&probe, 0, sizeof(probe));
 	probe.id = *id;
 	return RB_FIND(cc_node_tree, (struct cc_node_tree *)&e->nodes, &probe);
 }
@@ -191,6 +192,7 @@ gc_find(const struct cc_engine *e, const struct cc_id *id)
 {
 	struct gc_node probe;
 
+	memset(&probe, 0, sizeof(probe));
 	probe.id = *id;
 	return RB_FIND(gc_node_tree, (struct gc_node_tree *)&e->gc_by_id, &probe);
 }
@@ -1164,6 +1166,7 @@ cc_node_prefix_first(const struct cc_node *n, const char *prefix, size_t len,
 {
 	struct cc_entry probe;
 
+	memset(&probe, 0, sizeof(probe));
 	probe.kv.key = prefix;
 	probe.kv.key_len = len;
 	return prefix_scan(RB_NFIND(cc_key_tree, (struct cc_key_tree *)&n->by_key, &probe),

@@ -143,6 +143,7 @@ cc_node_find(const struct cc_node *n, const char *key, size_t key_len)
 {
 	struct cc_entry probe;
 
+	memset(&probe, 0, sizeof(probe));
 	probe.kv.key = key;
 	probe.kv.key_len = key_len;
 	return RB_FIND(cc_key_tree, (struct cc_key_tree *)&n->by_key, &probe);
@@ -155,6 +156,7 @@ cc_node_stale_first(const struct cc_node *n, uint64_t from)
 
 	if (from == UINT64_MAX)
 		return NULL;
+	memset(&probe, 0, sizeof(probe));
 	/* smallest (version, key) with version >= from + 1: key "" sorts first */
 	probe.kv.version = from + 1;
 	probe.kv.key = "";

@@ -195,7 +195,7 @@ gossip_open(struct gossip *g, struct event_base *base, const struct cc_addr *lis
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sslen;
-	int			one = 1, zero = 0;
+	int			zero = 0;
 
 	g->base = base;
 	g->fd = -1;
@@ -205,7 +205,6 @@ gossip_open(struct gossip *g, struct event_base *base, const struct cc_addr *lis
 	g->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (g->fd == -1)
 		goto fail;
-	(void)setsockopt(g->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)	/* dual stack: reach IPv4 peers too */
 		(void)setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(g->fd, (struct sockaddr *)&ss, sslen) == -1)

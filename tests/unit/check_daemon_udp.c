@@ -1,0 +1,417 @@
+/*
+ * check_daemon_udp.c: the real daemon on real UDP sockets on loopback.
+ *
+ * Each test starts build/chitchatd as a process (the binary next to this
+ * test's build directory) and talks to it from a plain UDP socket in the
+ * test, with datagrams built by the codec: catalogue entries A8, I2, I3,
+ * I4, I10, I11 and I12 at the level where users meet them. Every wait is
+ * bounded by a poll timeout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cc_wire.h"
+#include "testutil.h"
+
+extern char **environ;
+
+static char daemon_path[PATH_MAX + 16];
+
+/* <builddir>/tests/unit/check_daemon_udp -> <builddir>/chitchatd */
+static void
+find_daemon(void)
+{
+	char	self[PATH_MAX];
+	ssize_t	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char	*p;
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	for (int i = 0; i < 3 && (p = strrchr(self, '/')) != NULL; i++)
+		*p = '\0';
+	snprintf(daemon_path, sizeof(daemon_path), "%s/chitchatd", self);
+	ck_assert_msg(access(daemon_path, X_OK) == 0, "no daemon at %s", daemon_path);
+}
+
+/* A UDP socket bound to 127.0.0.1 on a free port. */
+static int
+udp_socket(uint16_t *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static uint16_t
+free_port(void)
+{
+	uint16_t	port;
+	int		fd = udp_socket(&port);
+
+	close(fd);
+	return port;
+}
+
+static pid_t
+start_daemon(uint16_t port, const char *extra_arg1, const char *extra_arg2)
+{
+	char	listen[64], node[64];
+	char	*argv[16];
+	int	argc = 0;
+	pid_t	pid;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
+	snprintf(node, sizeof(node), "node-%u", (unsigned)port);
+	argv[argc++] = daemon_path;
+	argv[argc++] = (char *)"--node-id";
+	argv[argc++] = node;
+	argv[argc++] = (char *)"--listen";
+	argv[argc++] = listen;
+	argv[argc++] = (char *)"--gossip-interval";
+	argv[argc++] = (char *)"100ms";
+	argv[argc++] = (char *)"--log-level";
+	argv[argc++] = (char *)"warn";
+	if (extra_arg1 != NULL)
+		argv[argc++] = (char *)extra_arg1;
+	if (extra_arg2 != NULL)
+		argv[argc++] = (char *)extra_arg2;
+	argv[argc] = NULL;
+	ck_assert_int_eq(posix_spawn(&pid, daemon_path, NULL, NULL, argv, environ), 0);
+	return pid;
+}
+
+/* Exit status of pid within timeout_ms, or -1 if still running. */
+static int
+wait_exit(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void
+stop_daemon(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	if (wait_exit(pid, 5000) == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_abort_msg("daemon did not exit within 5 s of SIGTERM");
+	}
+}
+
+static void
+send_to(int fd, uint16_t port, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)),
+	    (ssize_t)len);
+}
+
+/* Receives one datagram within timeout_ms into *m; false on timeout. */
+static bool
+recv_msg(int fd, int timeout_ms, struct cc_msg *m, uint16_t *from_port)
+{
+	static uint8_t		buf[CC_MAX_DATAGRAM];
+	struct pollfd		pfd = { fd, POLLIN, 0 };
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	ssize_t			n;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return false;
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sin, &len);
+	ck_assert_int_gt(n, 0);
+	if (from_port != NULL)
+		*from_port = ntohs(sin.sin_port);
+	memset(m, 0, sizeof(*m));
+	ck_assert_int_eq(cc_msg_decode(buf, (size_t)n, m, NULL, NULL), 0);
+	return true;
+}
+
+/* Waits (bounded) for a message of `type`, skipping the daemon's own SYNs. */
+static bool
+recv_type(int fd, uint8_t type, int timeout_ms, struct cc_msg *m)
+{
+	for (int i = 0; i < 50; i++) {
+		if (!recv_msg(fd, timeout_ms, m, NULL))
+			return false;
+		if (m->type == type)
+			return true;
+		cc_msg_clear(m);
+	}
+	return false;
+}
+
+/* A SYN from 127.0.0.1:port with our one-entry digest. */
+static void
+build_syn(struct cc_wbuf *w, uint16_t port, const char *cluster)
+{
+	struct cc_digest	d;
+	struct cc_digest_entry	entry;
+
+	memset(&entry, 0, sizeof(entry));
+	test_id(&entry.id, port);
+	entry.heartbeat = 1;
+	d.entries = &entry;
+	d.n = 1;
+	cc_wbuf_init(w);
+	cc_msg_put_header(w, CC_MSG_SYN);
+	cc_digest_encode(w, &d);
+	cc_wbuf_str(w, cluster, strlen(cluster));
+	ck_assert_int_eq(w->err, 0);
+	cc_id_clear(&entry.id);
+}
+
+/* Waits until the daemon answers SYNs, i.e. is up. */
+static void
+wait_ready(int fd, uint16_t port, uint16_t daemon_port)
+{
+	struct cc_wbuf	w;
+	struct cc_msg	m;
+
+	build_syn(&w, port, "default-cluster");
+	for (int i = 0; i < 100; i++) {
+		send_to(fd, daemon_port, w.data, w.len);
+		if (recv_type(fd, CC_MSG_SYN_ACK, 100, &m)) {
+			cc_msg_clear(&m);
+			cc_wbuf_clear(&w);
+			return;
+		}
+	}
+	cc_wbuf_clear(&w);
+	ck_abort_msg("daemon on port %u never answered", (unsigned)daemon_port);
+}
+
+START_TEST(test_I2_syn_gets_syn_ack_from_daemon_address)
+{
+	uint16_t	port, dport = free_port(), from = 0;
+	int		fd = udp_socket(&port);
+	pid_t		pid = start_daemon(dport, NULL, NULL);
+	struct cc_wbuf	w;
+	struct cc_msg	m;
+	bool		self_listed = false;
+
+	wait_ready(fd, port, dport);
+	build_syn(&w, port, "default-cluster");
+	send_to(fd, dport, w.data, w.len);
+	for (int i = 0; i < 50; i++) {
+		ck_assert(recv_msg(fd, 2000, &m, &from));
+		if (m.type == CC_MSG_SYN_ACK)
+			break;
+		cc_msg_clear(&m);
+	}
+	ck_assert_int_eq(m.type, CC_MSG_SYN_ACK);
+	ck_assert_uint_eq(from, dport);		/* replies leave from the listening socket */
+	for (size_t i = 0; i < m.digest.n; i++)
+		if (m.digest.entries[i].id.addr.port == dport)
+			self_listed = true;
+	ck_assert(self_listed);
+	cc_msg_clear(&m);
+	cc_wbuf_clear(&w);
+	stop_daemon(pid);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_I3_other_cluster_gets_bad_cluster)
+{
+	uint16_t	port, dport = free_port();
+	int		fd = udp_socket(&port);
+	pid_t		pid = start_daemon(dport, NULL, NULL);
+	struct cc_wbuf	w;
+	struct cc_msg	m;
+
+	wait_ready(fd, port, dport);
+	build_syn(&w, port, "another-cluster");
+	send_to(fd, dport, w.data, w.len);
+	ck_assert(recv_type(fd, CC_MSG_BAD_CLUSTER, 2000, &m));
+	cc_msg_clear(&m);
+	cc_wbuf_clear(&w);
+	stop_daemon(pid);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_I4_seed_receives_syn_at_startup)
+{
+	uint16_t	port, dport = free_port();
+	int		fd = udp_socket(&port);
+	char		seed[64];
+	pid_t		pid;
+	struct cc_msg	m;
+	uint16_t	from = 0;
+
+	snprintf(seed, sizeof(seed), "127.0.0.1:%u", (unsigned)port);
+	pid = start_daemon(dport, "--seed", seed);
+	ck_assert(recv_msg(fd, 3000, &m, &from));
+	ck_assert_int_eq(m.type, CC_MSG_SYN);
+	ck_assert_uint_eq(from, dport);		/* SYNs go out from the listening socket */
+	ck_assert_uint_eq(m.digest.n, 1);
+	ck_assert_str_eq(m.cluster_id, "default-cluster");
+	cc_msg_clear(&m);
+	stop_daemon(pid);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_A8_junk_dropped_then_valid_syn_answered)
+{
+	static const uint8_t	junk[] = { 'j', 'u', 'n', 'k' };
+	static const uint8_t	type255[] = { 0x53, 0xb0, 0x00, 0xff };
+	uint16_t		port, dport = free_port();
+	int			fd = udp_socket(&port);
+	pid_t			pid = start_daemon(dport, NULL, NULL);
+	struct cc_wbuf		w;
+	struct cc_msg		m;
+
+	wait_ready(fd, port, dport);
+	send_to(fd, dport, junk, sizeof(junk));
+	send_to(fd, dport, type255, sizeof(type255));	/* I11 */
+	for (int i = 0; i < 1000; i++) {
+		uint8_t garbage[64];
+
+		for (size_t j = 0; j < sizeof(garbage); j++)
+			garbage[j] = (uint8_t)(i * 31 + j * 7);
+		garbage[0] = 0x53;
+		garbage[1] = 0xb0;
+		send_to(fd, dport, garbage, (size_t)(i % 64) + 1);
+	}
+	build_syn(&w, port, "default-cluster");
+	send_to(fd, dport, w.data, w.len);
+	ck_assert(recv_type(fd, CC_MSG_SYN_ACK, 3000, &m));
+	cc_msg_clear(&m);
+	cc_wbuf_clear(&w);
+	ck_assert_int_eq(wait_exit(pid, 0), -1);	/* still running */
+	stop_daemon(pid);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_I10_sigterm_exits_zero)
+{
+	uint16_t	port, dport = free_port();
+	int		fd = udp_socket(&port);
+	pid_t		pid = start_daemon(dport, NULL, NULL);
+
+	wait_ready(fd, port, dport);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(wait_exit(pid, 5000), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_I12_second_bind_on_same_port_fails)
+{
+	uint16_t	port, dport = free_port();
+	int		fd = udp_socket(&port);
+	pid_t		first = start_daemon(dport, NULL, NULL), second;
+
+	wait_ready(fd, port, dport);
+	second = start_daemon(dport, NULL, NULL);
+	ck_assert_int_eq(wait_exit(second, 5000), 1);
+	stop_daemon(first);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_daemon_bad_option_exits_2)
+{
+	uint16_t	dport = free_port();
+	pid_t		pid = start_daemon(dport, "--gossip-interval", "soon");
+
+	ck_assert_int_eq(wait_exit(pid, 5000), 2);
+}
+END_TEST
+
+START_TEST(test_two_daemons_converge_over_udp)
+{
+	uint16_t	port, a = free_port(), b = free_port();
+	int		fd = udp_socket(&port);
+	char		seed[64];
+	pid_t		pa = start_daemon(a, "--set", "role=first"), pb;
+	struct cc_wbuf	w;
+	struct cc_msg	m;
+	bool		b_knows_a_key = false;
+
+	wait_ready(fd, port, a);
+	snprintf(seed, sizeof(seed), "127.0.0.1:%u", (unsigned)a);
+	pb = start_daemon(b, "--seed", seed);
+	/* ask b for its state until its replica of a has a's key (bounded) */
+	build_syn(&w, port, "default-cluster");
+	for (int i = 0; i < 100 && !b_knows_a_key; i++) {
+		send_to(fd, b, w.data, w.len);
+		if (!recv_type(fd, CC_MSG_SYN_ACK, 200, &m))
+			continue;
+		for (size_t n = 0; n < m.delta.n; n++) {
+			const struct cc_node_delta *nd = &m.delta.nodes[n];
+
+			for (size_t k = 0; nd->id.addr.port == a && k < nd->n_kvs; k++)
+				if (strcmp(nd->kvs[k].key, "role") == 0 &&
+				    strcmp(nd->kvs[k].value, "first") == 0)
+					b_knows_a_key = true;
+		}
+		cc_msg_clear(&m);
+		usleep(50000);
+	}
+	cc_wbuf_clear(&w);
+	ck_assert_msg(b_knows_a_key, "daemon b never learned a's key over UDP");
+	stop_daemon(pa);
+	stop_daemon(pb);
+	close(fd);
+}
+END_TEST
+
+static Suite *
+daemon_udp_suite(void)
+{
+	Suite	*s = suite_create("daemon_udp");
+	TCase	*tc = tcase_create("udp");
+
+	tcase_add_unchecked_fixture(tc, find_daemon, NULL);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_I2_syn_gets_syn_ack_from_daemon_address);
+	tcase_add_test(tc, test_I3_other_cluster_gets_bad_cluster);
+	tcase_add_test(tc, test_I4_seed_receives_syn_at_startup);
+	tcase_add_test(tc, test_A8_junk_dropped_then_valid_syn_answered);
+	tcase_add_test(tc, test_I10_sigterm_exits_zero);
+	tcase_add_test(tc, test_I12_second_bind_on_same_port_fails);
+	tcase_add_test(tc, test_daemon_bad_option_exits_2);
+	tcase_add_test(tc, test_two_daemons_converge_over_udp);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CC_TEST_MAIN(daemon_udp_suite)
