@@ -50,6 +50,8 @@ int	cc_addr_cmp(const struct cc_addr *, const struct cc_addr *);
 bool	cc_addr_is_equal(const struct cc_addr *, const struct cc_addr *);
 /* "a.b.c.d:port" or "[v6]:port" (compressed form). */
 void	cc_addr_format(const struct cc_addr *, char *buf, size_t len);
+/* The IP alone, as Rust prints it ("::ffff:1.2.3.4" for v4-mapped). */
+void	cc_ip_format(uint8_t family, const uint8_t *ip, char *buf, size_t len);
 /* Parses a literal "a.b.c.d:port" or "[v6]:port". EINVAL otherwise. */
 int	cc_addr_parse(const char *, struct cc_addr *);
 

@@ -35,18 +35,68 @@ cc_addr_is_equal(const struct cc_addr *a, const struct cc_addr *b)
 	return cc_addr_cmp(a, b) == 0;
 }
 
+/*
+ * IPv6 text exactly as Rust's Ipv6Addr Display: "::ffff:a.b.c.d" for
+ * IPv4-mapped addresses, else hex groups with the first longest run of
+ * two or more zero groups shown as "::". (glibc's inet_ntop also prints
+ * IPv4-compatible addresses, ::a.b.c.d, in dotted form; Rust does not.)
+ */
+static void
+ip6_format(const uint8_t ip[16], char *buf, size_t len)
+{
+	uint16_t	g[8];
+	size_t		off = 0;
+	int		i, best = -1, best_len = 0, run = 0;
+
+	for (i = 0; i < 8; i++)
+		g[i] = (uint16_t)(ip[2 * i] << 8 | ip[2 * i + 1]);
+	if (g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 &&
+	    g[5] == 0xffff) {
+		snprintf(buf, len, "::ffff:%u.%u.%u.%u", ip[12], ip[13], ip[14],
+		    ip[15]);
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		run = g[i] == 0 ? run + 1 : 0;
+		if (run > best_len) {
+			best_len = run;
+			best = i - run + 1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	buf[0] = '\0';
+	for (i = 0; i < 8 && off < len; i++) {
+		if (i == best) {
+			off += (size_t)snprintf(buf + off, len - off, "::");
+			i += best_len - 1;
+			continue;
+		}
+		off += (size_t)snprintf(buf + off, len - off, "%s%x",
+		    off > 0 && buf[off - 1] != ':' ? ":" : "", g[i]);
+	}
+}
+
+void
+cc_ip_format(uint8_t family, const uint8_t *ip, char *buf, size_t len)
+{
+	if (family == CC_AF_INET6)
+		ip6_format(ip, buf, len);
+	else
+		snprintf(buf, len, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+}
+
+/* "a.b.c.d:port" or "[v6]:port", as Rust's SocketAddr Display (RFC 5952). */
 void
 cc_addr_format(const struct cc_addr *a, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[48];
 
-	if (a->family == CC_AF_INET) {
-		inet_ntop(AF_INET, a->ip, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, (unsigned)a->port);
-	} else {
-		inet_ntop(AF_INET6, a->ip, ip, sizeof(ip));
+	cc_ip_format(a->family, a->ip, ip, sizeof(ip));
+	if (a->family == CC_AF_INET6)
 		snprintf(buf, len, "[%s]:%u", ip, (unsigned)a->port);
-	}
+	else
+		snprintf(buf, len, "%s:%u", ip, (unsigned)a->port);
 }
 
 static int

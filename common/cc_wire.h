@@ -82,7 +82,7 @@ struct cc_wbuf {
 
 void	cc_wbuf_init(struct cc_wbuf *);
 void	cc_wbuf_clear(struct cc_wbuf *);	/* frees data, back to empty */
-void	cc_wbuf_reset(struct cc_wbuf *);	/* len = 0, keeps capacity */
+void	cc_wbuf_reset(struct cc_wbuf *);	/* len = 0, err = 0, keeps capacity */
 void	cc_wbuf_u8(struct cc_wbuf *, uint8_t);
 void	cc_wbuf_u16(struct cc_wbuf *, uint16_t);
 void	cc_wbuf_u64(struct cc_wbuf *, uint64_t);

@@ -1,0 +1,226 @@
+/*
+ * wire.c: `chitchatctl wire decode|encode`, a local tool that needs no
+ * daemon: it turns one gossip datagram into the JSON description used by
+ * the golden vectors (shared/vectors/README.md), and back.
+ *
+ * Useful to read captured traffic (tcpdump -x, hex dumps) and to craft
+ * datagrams for tests. The conversion itself lives in libchitchat
+ * (cc_wirejson.c), shared with the unit tests.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cc_wirejson.h"
+#include "chitchatctl.h"
+
+#define WIRE_MAX_INPUT	(64u * 1024 * 1024)
+
+struct wire_opts {
+	bool		 raw;
+	bool		 pretty;
+	const char	*type;
+};
+
+/* Reads all of stdin into wb (at most WIRE_MAX_INPUT bytes). */
+static int
+read_stdin(struct cc_wbuf *wb)
+{
+	uint8_t	buf[65536];
+	size_t	n;
+
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
+		if (wb->len + n > WIRE_MAX_INPUT) {
+			errno = EFBIG;
+			return -1;
+		}
+		cc_wbuf_bytes(wb, buf, n);
+	}
+	if (ferror(stdin))
+		return -1;
+	if (wb->err != 0) {
+		errno = wb->err;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_out(const char *s)
+{
+	if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF ||
+	    fflush(stdout) == EOF) {
+		ctl_warnx("wire: write: %s", strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+static int
+wire_parse_opts(const struct ctl_command *cmd, int argc, char **argv,
+    bool decode, struct wire_opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--raw") == 0)
+			o->raw = true;
+		else if (decode && strcmp(argv[i], "--pretty") == 0)
+			o->pretty = true;
+		else if (decode && strcmp(argv[i], "--type") == 0 &&
+		    i + 1 < argc)
+			o->type = argv[++i];
+		else
+			return ctl_usage_error(cmd, "wire: bad argument: %s",
+			    argv[i]);
+	}
+	return CTL_EXIT_OK;
+}
+
+static json_t *
+wire_decode_bytes(const struct wire_opts *o, const uint8_t *p, size_t n,
+    const char **why)
+{
+	struct cc_codec_ctx	*ctx;
+	json_t			*j;
+
+	if (o->type != NULL)
+		return cc_wirejson_decode_prim(o->type, p, n, why);
+	if ((ctx = cc_codec_ctx_new()) == NULL) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	j = cc_wirejson_decode_msg(p, n, ctx, why);
+	cc_codec_ctx_free(ctx);
+	return j;
+}
+
+static int
+wire_decode(const struct ctl_command *cmd, const struct wire_opts *o)
+{
+	struct cc_wbuf	 in, bytes;
+	const struct cc_wbuf *src = &in;
+	const char	*why = NULL;
+	json_t		*j = NULL;
+	char		*s = NULL;
+	int		 rc = CTL_EXIT_FAIL;
+
+	cc_wbuf_init(&in);
+	cc_wbuf_init(&bytes);
+	if (read_stdin(&in) == -1) {
+		ctl_warnx("wire decode: reading stdin: %s", strerror(errno));
+		goto out;
+	}
+	if (!o->raw) {
+		if (cc_wirejson_unhex((const char *)in.data, in.len,
+		    &bytes) == -1) {
+			ctl_warnx("wire decode: invalid hex input");
+			goto out;
+		}
+		src = &bytes;
+	}
+	j = wire_decode_bytes(o, src->data, src->len, &why);
+	if (j == NULL && errno == EINVAL) {
+		rc = ctl_usage_error(cmd, "wire decode: unknown type: %s",
+		    o->type);
+		goto out;
+	}
+	if (j == NULL) {
+		ctl_warnx("wire decode: invalid %s: %s",
+		    o->type != NULL ? o->type : "datagram",
+		    why != NULL ? why : strerror(errno));
+		goto out;
+	}
+	if ((s = cc_wirejson_dumps(j, o->pretty ? CC_WIREJSON_PRETTY : 0)) ==
+	    NULL) {
+		ctl_warnx("wire decode: %s", strerror(errno));
+		goto out;
+	}
+	rc = write_out(s);
+out:
+	free(s);
+	json_decref(j);
+	cc_wbuf_clear(&in);
+	cc_wbuf_clear(&bytes);
+	return rc;
+}
+
+/* The object to encode: a `decoded` object, or a vector holding one. */
+static const json_t *
+wire_decoded_of(const json_t *j)
+{
+	const json_t *d = json_object_get(j, "decoded");
+
+	return json_is_object(d) ? d : j;
+}
+
+static int
+wire_encode(const struct wire_opts *o)
+{
+	struct cc_wbuf	 in, out;
+	json_error_t	 jerr;
+	json_t		*j = NULL;
+	char		 err[256], *hex = NULL;
+	int		 rc = CTL_EXIT_FAIL;
+
+	cc_wbuf_init(&in);
+	cc_wbuf_init(&out);
+	if (read_stdin(&in) == -1) {
+		ctl_warnx("wire encode: reading stdin: %s", strerror(errno));
+		goto out;
+	}
+	if ((j = cc_wirejson_loads((const char *)in.data, in.len, &jerr)) ==
+	    NULL) {
+		ctl_warnx("wire encode: invalid JSON: line %d: %s", jerr.line,
+		    jerr.text);
+		goto out;
+	}
+	if (cc_wirejson_encode(wire_decoded_of(j), &out, NULL, err,
+	    sizeof(err)) == -1) {
+		ctl_warnx("wire encode: %s", err);
+		goto out;
+	}
+	if (o->raw) {
+		if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+		    fflush(stdout) == EOF)
+			ctl_warnx("wire encode: write: %s", strerror(errno));
+		else
+			rc = CTL_EXIT_OK;
+		goto out;
+	}
+	if ((hex = cc_wirejson_hex(out.data, out.len)) == NULL) {
+		ctl_warnx("wire encode: %s", strerror(errno));
+		goto out;
+	}
+	rc = write_out(hex);
+out:
+	free(hex);
+	json_decref(j);
+	cc_wbuf_clear(&in);
+	cc_wbuf_clear(&out);
+	return rc;
+}
+
+int
+cmd_wire(struct ctl *ctl, int argc, char **argv)
+{
+	const struct ctl_command	*cmd = ctl_command_find("wire");
+	struct wire_opts		 o;
+	bool				 decode;
+	int				 rc;
+
+	(void)ctl;
+	if (strcmp(argv[1], "decode") == 0)
+		decode = true;
+	else if (strcmp(argv[1], "encode") == 0)
+		decode = false;
+	else
+		return ctl_usage_error(cmd, "wire: unknown subcommand: %s",
+		    argv[1]);
+	if ((rc = wire_parse_opts(cmd, argc, argv, decode, &o)) != CTL_EXIT_OK)
+		return rc;
+	return decode ? wire_decode(cmd, &o) : wire_encode(&o);
+}
