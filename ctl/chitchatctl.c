@@ -6,6 +6,7 @@
  * validated before any command runs, and exit codes are uniform: 0 ok,
  * 1 operation failed, 2 usage, 3 cannot connect.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,7 +20,13 @@ main(int argc, char **argv)
 	struct ctl			 ctl = { "chitchatctl", 0 };
 	int				 ch, nargs;
 
-	while ((ch = getopt(argc, argv, "+hV")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			ctl_usage(stdout);
