@@ -81,9 +81,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(LIB) $(TEST_LDLIBS) $(LIB_LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SUPPORT_OBJS) $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(LIB) $(LIB_LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LIB_LDLIBS)
 
 tests: $(TEST_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
 

@@ -770,6 +770,7 @@ cc_engine_gc_entries(struct cc_engine *e)
 
 /* ---- gossip round (§4.7) ---------------------------------------------------------- */
 
+/* The round's candidate sets: sets of addresses, ids sharing one collapse. */
 static int
 collect_sets(struct cc_engine *e, struct cc_addr_set *peers, struct cc_addr_set *live,
     struct cc_addr_set *dead, struct cc_addr_set *seeds)
@@ -780,15 +781,19 @@ collect_sets(struct cc_engine *e, struct cc_addr_set *peers, struct cc_addr_set 
 	RB_FOREACH(n, cc_node_tree, &e->nodes) {
 		if (n == e->self)
 			continue;
-		rc |= cc_addr_set_add(peers, &n->id.addr);
+		rc |= cc_addr_set_push(peers, &n->id.addr);
 		if (n->live)
-			rc |= cc_addr_set_add(live, &n->id.addr);
+			rc |= cc_addr_set_push(live, &n->id.addr);
 		if (n->dead)
-			rc |= cc_addr_set_add(dead, &n->id.addr);
+			rc |= cc_addr_set_push(dead, &n->id.addr);
 	}
 	for (size_t i = 0; i < e->n_seeds; i++)
 		if (!cc_addr_is_equal(&e->seeds[i], &e->self_id.addr))
-			rc |= cc_addr_set_add(seeds, &e->seeds[i]);
+			rc |= cc_addr_set_push(seeds, &e->seeds[i]);
+	cc_addr_set_seal(peers);
+	cc_addr_set_seal(live);
+	cc_addr_set_seal(dead);
+	cc_addr_set_seal(seeds);
 	return rc;
 }
 

@@ -52,9 +52,17 @@ cc_addr_set_clear(struct cc_addr_set *s)
 	cc_addr_set_init(s);
 }
 
+static int
+addr_cmp_void(const void *a, const void *b)
+{
+	return cc_addr_cmp(a, b);
+}
+
 bool
 cc_addr_set_has(const struct cc_addr_set *s, const struct cc_addr *a)
 {
+	if (s->sorted)
+		return s->n > 0 && bsearch(a, s->v, s->n, sizeof(*a), addr_cmp_void) != NULL;
 	for (size_t i = 0; i < s->n; i++)
 		if (cc_addr_is_equal(&s->v[i], a))
 			return true;
@@ -62,10 +70,8 @@ cc_addr_set_has(const struct cc_addr_set *s, const struct cc_addr *a)
 }
 
 int
-cc_addr_set_add(struct cc_addr_set *s, const struct cc_addr *a)
+cc_addr_set_push(struct cc_addr_set *s, const struct cc_addr *a)
 {
-	if (cc_addr_set_has(s, a))
-		return 0;
 	if (s->n == s->cap) {
 		size_t		 ncap = s->cap ? s->cap * 2 : 8;
 		struct cc_addr	*nv = realloc(s->v, ncap * sizeof(*nv));
@@ -78,7 +84,36 @@ cc_addr_set_add(struct cc_addr_set *s, const struct cc_addr *a)
 		s->cap = ncap;
 	}
 	s->v[s->n++] = *a;
+	s->sorted = false;
 	return 0;
+}
+
+int
+cc_addr_set_add(struct cc_addr_set *s, const struct cc_addr *a)
+{
+	bool was_sorted = s->sorted;
+
+	if (cc_addr_set_has(s, a))
+		return 0;
+	if (cc_addr_set_push(s, a) == -1)
+		return -1;
+	if (was_sorted)
+		cc_addr_set_seal(s);
+	return 0;
+}
+
+void
+cc_addr_set_seal(struct cc_addr_set *s)
+{
+	size_t out = 0;
+
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), addr_cmp_void);
+	for (size_t i = 0; i < s->n; i++)
+		if (out == 0 || !cc_addr_is_equal(&s->v[out - 1], &s->v[i]))
+			s->v[out++] = s->v[i];
+	s->n = out;
+	s->sorted = true;
 }
 
 /* Up to GOSSIP_COUNT distinct elements, uniformly: each draw picks a rank

@@ -177,11 +177,15 @@ struct cc_addr_set {
 	struct cc_addr	*v;
 	size_t		 n;
 	size_t		 cap;
+	bool		 sorted;	/* sealed: sorted and unique */
 };
 
 void	cc_addr_set_init(struct cc_addr_set *);
 void	cc_addr_set_clear(struct cc_addr_set *);
-int	cc_addr_set_add(struct cc_addr_set *, const struct cc_addr *);	/* dedupes */
+int	cc_addr_set_add(struct cc_addr_set *, const struct cc_addr *);	/* dedupes, O(n) */
+/* Bulk building: push without dedupe, then seal (sort, unique): O(n log n). */
+int	cc_addr_set_push(struct cc_addr_set *, const struct cc_addr *);
+void	cc_addr_set_seal(struct cc_addr_set *);
 bool	cc_addr_set_has(const struct cc_addr_set *, const struct cc_addr *);
 
 struct cc_selection {
