@@ -181,6 +181,20 @@ cc_stale_candidates(struct cc_node_tree *nodes, const struct cc_digest_index *ix
 
 /* ---- the delta ------------------------------------------------------------ */
 
+/*
+ * A visible entry whose key starts with a byte >= 0x80 makes a Rust peer
+ * panic when it stores it (§2.9 item 3). Our API refuses such keys, but a
+ * hostile node can still gossip one to us: we keep it, and never relay it.
+ * Skipping it is safe: if no other entry goes out for the node, the
+ * SET_MAX_VERSION below still brings the peer's max up to date.
+ */
+static bool
+entry_is_relayable(const struct cc_entry *e)
+{
+	return e->kv.status == CC_STATUS_DELETED || e->kv.key_len == 0 ||
+	    (unsigned char)e->kv.key[0] < 0x80;
+}
+
 /* Adds one node delta; false when the delta must stop here. */
 static bool
 add_node_delta(struct cc_delta_writer *w, const struct cc_stale_candidate *c)
@@ -193,6 +207,8 @@ add_node_delta(struct cc_delta_writer *w, const struct cc_stale_candidate *c)
 		return false;
 	for (e = cc_node_stale_first(ns, c->from); e != NULL;
 	    e = RB_NEXT(cc_version_tree, &ns->by_version, e)) {
+		if (!entry_is_relayable(e))
+			continue;
 		if (!cc_dw_add_kv(w, e->kv.key, e->kv.key_len, e->kv.value,
 		    e->kv.value_len, e->kv.version, (uint8_t)e->kv.status))
 			return false;

@@ -1367,6 +1367,54 @@ START_TEST(test_robust_unknown_node_ignored_engine)
 }
 END_TEST
 
+/*
+ * §2.9 item 3 / §9: a visible key starting with a byte >= 0x80 crashes a
+ * Rust peer that stores it. We accept one from the wire but never relay
+ * it; the peer's max still catches up (through the other KVs, or through
+ * SET_MAX_VERSION when nothing else is stale). Tombstones are harmless and
+ * relayed.
+ */
+START_TEST(test_never_relay_keys_crashing_rust_peers)
+{
+	struct cc_node_tree	 t = RB_INITIALIZER(&t);
+	struct cc_node		*n = tree_add(&t, 10001);
+	struct dg		 d;
+	struct cc_delta		 out;
+
+	PUT(n, "a", "1", 1);
+	PUT(n, "\xc3\xa9t\xc3\xa9", "x", 2);	/* "été" */
+	PUT(n, "b", "2", 3);
+	PUT(n, "\xc3\xa9", "y", 4);
+	dg_init(&d);
+	compute(&t, &d, 65506, NULL, NULL, &out, NULL);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_uint_eq(out.nodes[0].n_kvs, 2);
+	ck_assert_str_eq(out.nodes[0].kvs[0].key, "a");
+	ck_assert_str_eq(out.nodes[0].kvs[1].key, "b");
+	ck_assert_uint_eq(out.nodes[0].max_version, 3);
+	cc_delta_clear(&out);
+
+	/* the peer now holds max 3: only the unrelayable v4 is stale */
+	dg_add(&d, 10001, 0, 3);
+	compute(&t, &d, 65506, NULL, NULL, &out, NULL);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_uint_eq(out.nodes[0].n_kvs, 0);
+	ck_assert_uint_eq(out.nodes[0].max_version, 4);	/* SET_MAX_VERSION */
+	cc_delta_clear(&out);
+
+	/* a tombstone of such a key is relayed */
+	ck_assert_int_eq(cc_node_store(n, "\xc3\xa9", 2, "", 0, 5, CC_STATUS_DELETED,
+	    cc_mtime(0), false), 1);
+	compute(&t, &d, 65506, NULL, NULL, &out, NULL);
+	ck_assert_uint_eq(out.nodes[0].n_kvs, 1);
+	ck_assert_uint_eq(out.nodes[0].kvs[0].status, CC_STATUS_DELETED);
+	ck_assert_uint_eq(out.nodes[0].max_version, 5);
+	cc_delta_clear(&out);
+	dg_clear(&d);
+	tree_free(&t);
+}
+END_TEST
+
 static Suite *
 delta_suite(void)
 {
@@ -1386,6 +1434,7 @@ delta_suite(void)
 	tcase_add_test(tc, test_reset_decision_boundaries);
 	tcase_add_test(tc, test_set_max_version_when_no_stale_entry);
 	tcase_add_test(tc, test_budget_below_minimum_empty_delta);
+	tcase_add_test(tc, test_never_relay_keys_crashing_rust_peers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("catalogue_E");
