@@ -191,3 +191,19 @@ cc_wbuf_str(struct cc_wbuf *wb, const char *s, size_t len)
 	cc_wbuf_u16(wb, (uint16_t)len);
 	cc_wbuf_bytes(wb, s, len);
 }
+
+int
+cc_rbuf_fail(struct cc_rbuf *rb, const char *why)
+{
+	rb->why = why;
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+cc_rbuf_nomem(struct cc_rbuf *rb)
+{
+	rb->why = "out of memory";
+	errno = ENOMEM;
+	return -1;
+}

@@ -18,22 +18,6 @@
 /* Smallest encoded digest entry: empty node id, IPv4 address. */
 #define DIGEST_ENTRY_MIN	(2 + 8 + 7 + 24)
 
-static int
-wire_fail(struct cc_rbuf *rb, const char *why)
-{
-	rb->why = why;
-	errno = EBADMSG;
-	return -1;
-}
-
-static int
-wire_nomem(struct cc_rbuf *rb)
-{
-	rb->why = "out of memory";
-	errno = ENOMEM;
-	return -1;
-}
-
 /* ---- strings ------------------------------------------------------------ */
 
 /* Length of the UTF-8 sequence starting at s[0..n), or 0 if invalid. */
@@ -98,9 +82,9 @@ cc_str_decode(struct cc_rbuf *rb, char **out, size_t *out_len)
 	if (cc_rbuf_u16(rb, &n) == -1 || cc_rbuf_bytes(rb, n, &b) == -1)
 		return -1;
 	if (!cc_utf8_is_valid((const char *)b, n))
-		return wire_fail(rb, "invalid UTF-8 string");
+		return cc_rbuf_fail(rb, "invalid UTF-8 string");
 	if ((s = malloc((size_t)n + 1)) == NULL)
-		return wire_nomem(rb);
+		return cc_rbuf_nomem(rb);
 	if (n > 0)
 		memcpy(s, b, n);
 	s[n] = '\0';
@@ -146,7 +130,7 @@ cc_addr_decode(struct cc_rbuf *rb, struct cc_addr *a)
 	else if (tag == 6)
 		n = 16;
 	else
-		return wire_fail(rb, "unknown IP address tag");
+		return cc_rbuf_fail(rb, "unknown IP address tag");
 	if (cc_rbuf_bytes(rb, n, &b) == -1 || cc_rbuf_u16(rb, &a->port) == -1)
 		return -1;
 	a->family = tag == 4 ? CC_AF_INET : CC_AF_INET6;
@@ -255,9 +239,9 @@ cc_digest_decode(struct cc_rbuf *rb, struct cc_digest *d)
 		return 0;
 	/* Never allocate more entries than the bytes left could hold. */
 	if ((size_t)n * DIGEST_ENTRY_MIN > cc_rbuf_left(rb))
-		return wire_fail(rb, "truncated digest");
+		return cc_rbuf_fail(rb, "truncated digest");
 	if ((d->entries = calloc(n, sizeof(*d->entries))) == NULL)
-		return wire_nomem(rb);
+		return cc_rbuf_nomem(rb);
 	for (; d->n < n; d->n++) {
 		if (digest_entry_decode(rb, &d->entries[d->n]) == -1) {
 			saved = errno;
@@ -330,17 +314,17 @@ msg_header_decode(struct cc_rbuf *rb, uint8_t *type)
 	uint8_t		proto;
 
 	if (cc_rbuf_left(rb) < 3)
-		return wire_fail(rb, "shorter than a message header");
+		return cc_rbuf_fail(rb, "shorter than a message header");
 	if (cc_rbuf_u16(rb, &magic) == -1 || cc_rbuf_u8(rb, &proto) == -1)
 		return -1;
 	if (magic != CC_MAGIC)
-		return wire_fail(rb, "bad magic number");
+		return cc_rbuf_fail(rb, "bad magic number");
 	if (proto != CC_PROTOCOL_VERSION)
-		return wire_fail(rb, "unsupported protocol version");
+		return cc_rbuf_fail(rb, "unsupported protocol version");
 	if (cc_rbuf_u8(rb, type) == -1)
-		return wire_fail(rb, "missing message type");
+		return cc_rbuf_fail(rb, "missing message type");
 	if (*type > CC_MSG_BAD_CLUSTER)
-		return wire_fail(rb, "unknown message type");
+		return cc_rbuf_fail(rb, "unknown message type");
 	return 0;
 }
 

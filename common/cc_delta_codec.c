@@ -35,22 +35,6 @@ struct delta_dec {
 	struct cc_wbuf		 stream;
 };
 
-static int
-wire_fail(struct cc_rbuf *rb, const char *why)
-{
-	rb->why = why;
-	errno = EBADMSG;
-	return -1;
-}
-
-static int
-wire_nomem(struct cc_rbuf *rb)
-{
-	rb->why = "out of memory";
-	errno = ENOMEM;
-	return -1;
-}
-
 /*
  * Grows *arr (of n elements of size sz) so that element n can be written.
  * Capacity is implicit: a power of two, reallocated when n reaches one.
@@ -177,7 +161,7 @@ kv_op_decode(struct cc_rbuf *rb, struct cc_kv_op *kv)
 	    cc_rbuf_u8(rb, &kv->status) == -1)
 		goto fail;
 	if (kv->status > CC_STATUS_DELETE_AFTER_TTL) {
-		wire_fail(rb, "unknown key-value status");
+		cc_rbuf_fail(rb, "unknown key-value status");
 		goto fail;
 	}
 	return 0;
@@ -209,7 +193,7 @@ op_decode(struct cc_rbuf *rb, struct cc_op *op)
 	case CC_OP_SET_MAX_VERSION:
 		return cc_rbuf_u64(rb, &op->max_version);
 	default:
-		return wire_fail(rb, "unknown delta operation tag");
+		return cc_rbuf_fail(rb, "unknown delta operation tag");
 	}
 }
 
@@ -532,7 +516,7 @@ trace_block(struct delta_dec *dd, uint8_t tag, size_t offset, size_t len,
 	if (tr == NULL)
 		return 0;
 	if (grow_pow2((void **)&tr->blocks, tr->n_blocks, sizeof(*bi)) == -1)
-		return wire_nomem(dd->rb);
+		return cc_rbuf_nomem(dd->rb);
 	bi = &tr->blocks[tr->n_blocks++];
 	memset(bi, 0, sizeof(*bi));
 	bi->tag = tag;
@@ -548,10 +532,10 @@ static int
 stream_append(struct delta_dec *dd, const uint8_t *p, size_t n)
 {
 	if (n > CC_MAX_DELTA_STREAM - dd->stream.len)
-		return wire_fail(dd->rb, "delta stream exceeds the size cap");
+		return cc_rbuf_fail(dd->rb, "delta stream exceeds the size cap");
 	cc_wbuf_bytes(&dd->stream, p, n);
 	if (dd->stream.err != 0)
-		return wire_nomem(dd->rb);
+		return cc_rbuf_nomem(dd->rb);
 	return 0;
 }
 
@@ -566,9 +550,9 @@ block_inflate(struct delta_dec *dd, const uint8_t *src, size_t len,
 	    CC_MAX_DECOMPRESSED_BLOCK, src, len);
 	if (ZSTD_isError(r)) {
 		if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
-			return wire_fail(dd->rb,
+			return cc_rbuf_fail(dd->rb,
 			    "zstd block decompresses to more than 65535 bytes");
-		return wire_fail(dd->rb, "invalid zstd block");
+		return cc_rbuf_fail(dd->rb, "invalid zstd block");
 	}
 	*dlen = r;
 	return stream_append(dd, dd->ctx->scratch, r);
@@ -587,14 +571,14 @@ read_blocks(struct delta_dec *dd)
 	for (;;) {
 		off = rb->off;
 		if (cc_rbuf_u8(rb, &tag) == -1)
-			return wire_fail(rb, "truncated delta (no end block)");
+			return cc_rbuf_fail(rb, "truncated delta (no end block)");
 		if (tag == CC_BLOCK_END)
 			return trace_block(dd, tag, off, 0, 0, NULL);
 		if (tag != CC_BLOCK_COMPRESSED && tag != CC_BLOCK_RAW)
-			return wire_fail(rb, "unknown block type");
+			return cc_rbuf_fail(rb, "unknown block type");
 		if (cc_rbuf_u16(rb, &len) == -1 ||
 		    cc_rbuf_bytes(rb, len, &b) == -1)
-			return wire_fail(rb, "truncated block");
+			return cc_rbuf_fail(rb, "truncated block");
 		dlen = len;
 		if (tag == CC_BLOCK_RAW) {
 			if (stream_append(dd, b, len) == -1)
@@ -614,7 +598,7 @@ build_node(struct delta_dec *dd, struct cc_op *op)
 	struct cc_node_delta	*nd;
 
 	if (grow_pow2((void **)&d->nodes, d->n, sizeof(*nd)) == -1)
-		return wire_nomem(dd->rb);
+		return cc_rbuf_nomem(dd->rb);
 	nd = &d->nodes[d->n++];
 	memset(nd, 0, sizeof(*nd));
 	nd->id = op->id;
@@ -631,14 +615,14 @@ build_kv(struct delta_dec *dd, struct cc_op *op)
 	struct cc_node_delta	*nd;
 
 	if (d->n == 0)
-		return wire_fail(dd->rb, "key-value before any node");
+		return cc_rbuf_fail(dd->rb, "key-value before any node");
 	nd = &d->nodes[d->n - 1];
 	/* max starts at 0, so this also rejects version 0. */
 	if (!(nd->max_version < op->kv.version))
-		return wire_fail(dd->rb,
+		return cc_rbuf_fail(dd->rb,
 		    "key-value versions do not strictly increase");
 	if (grow_pow2((void **)&nd->kvs, nd->n_kvs, sizeof(*nd->kvs)) == -1)
-		return wire_nomem(dd->rb);
+		return cc_rbuf_nomem(dd->rb);
 	nd->max_version = op->kv.version;
 	nd->kvs[nd->n_kvs++] = op->kv;
 	memset(&op->kv, 0, sizeof(op->kv));
@@ -652,11 +636,11 @@ build_smv(struct delta_dec *dd, const struct cc_op *op)
 	struct cc_node_delta	*nd;
 
 	if (d->n == 0)
-		return wire_fail(dd->rb, "set-max-version before any node");
+		return cc_rbuf_fail(dd->rb, "set-max-version before any node");
 	nd = &d->nodes[d->n - 1];
 	/* [C-CHOICE] Rust accepts this, then panics when it applies it. */
 	if (nd->n_kvs > 0 && op->max_version < nd->kvs[nd->n_kvs - 1].version)
-		return wire_fail(dd->rb,
+		return cc_rbuf_fail(dd->rb,
 		    "set-max-version below a key-value version");
 	nd->max_version = op->max_version;
 	return 0;
@@ -684,7 +668,7 @@ trace_op(struct delta_dec *dd, const struct cc_op *op)
 		return 0;
 	if (grow_pow2((void **)&tr->ops, tr->n_ops, sizeof(*tr->ops)) == -1 ||
 	    op_copy(&tr->ops[tr->n_ops], op) == -1)
-		return wire_nomem(dd->rb);
+		return cc_rbuf_nomem(dd->rb);
 	tr->n_ops++;
 	return 0;
 }
@@ -731,14 +715,14 @@ check_duplicates(struct delta_dec *dd)
 	if (n < 2)
 		return 0;
 	if ((v = malloc(n * sizeof(*v))) == NULL)
-		return wire_nomem(dd->rb);
+		return cc_rbuf_nomem(dd->rb);
 	for (i = 0; i < n; i++)
 		v[i] = &dd->d->nodes[i];
 	qsort(v, n, sizeof(*v), id_ptr_cmp);
 	for (i = 1; i < n && !dup; i++)
 		dup = cc_id_is_equal(&v[i - 1]->id, &v[i]->id);
 	free(v);
-	return dup ? wire_fail(dd->rb, "duplicate node in delta") : 0;
+	return dup ? cc_rbuf_fail(dd->rb, "duplicate node in delta") : 0;
 }
 
 static int
@@ -770,7 +754,7 @@ cc_delta_decode(struct cc_rbuf *rb, struct cc_delta *d,
 	if (tr != NULL)
 		memset(tr, 0, sizeof(*tr));
 	if (ctx == NULL && (ctx = tmp = cc_codec_ctx_new()) == NULL)
-		return wire_nomem(rb);
+		return cc_rbuf_nomem(rb);
 	dd.rb = rb;
 	dd.d = d;
 	dd.tr = tr;

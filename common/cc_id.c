@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cc.h"
+#include "cc_state.h"
 
 int
 cc_addr_cmp(const struct cc_addr *a, const struct cc_addr *b)
@@ -197,13 +197,10 @@ cc_id_clear(struct cc_id *id)
 int
 cc_id_cmp(const struct cc_id *a, const struct cc_id *b)
 {
-	size_t	n = a->node_id_len < b->node_id_len ? a->node_id_len : b->node_id_len;
-	int	c;
+	int c = cc_bytes_cmp(a->node_id, a->node_id_len, b->node_id, b->node_id_len);
 
-	if (n > 0 && (c = memcmp(a->node_id, b->node_id, n)) != 0)
+	if (c != 0)
 		return c;
-	if (a->node_id_len != b->node_id_len)
-		return a->node_id_len < b->node_id_len ? -1 : 1;
 	if (a->generation != b->generation)
 		return a->generation < b->generation ? -1 : 1;
 	return cc_addr_cmp(&a->addr, &b->addr);

@@ -28,19 +28,6 @@ cc_listeners_clear(struct cc_listeners *ls)
 	cc_listeners_init(ls);
 }
 
-static int
-prefix_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t	n = alen < blen ? alen : blen;
-	int	c;
-
-	if (n > 0 && (c = memcmp(a, b, n)) != 0)
-		return c;
-	if (alen != blen)
-		return alen < blen ? -1 : 1;
-	return 0;
-}
-
 uint64_t
 cc_listeners_add(struct cc_listeners *ls, const char *prefix, size_t len,
     cc_listener_fn fn, void *arg)
@@ -72,7 +59,7 @@ cc_listeners_add(struct cc_listeners *ls, const char *prefix, size_t len,
 	l.handle = ls->next_handle++;
 	/* insert after every prefix <= this one: stable among equals */
 	for (pos = ls->n; pos > 0; pos--)
-		if (prefix_cmp(ls->v[pos - 1].prefix, ls->v[pos - 1].prefix_len,
+		if (cc_bytes_cmp(ls->v[pos - 1].prefix, ls->v[pos - 1].prefix_len,
 		    prefix, len) <= 0)
 			break;
 	memmove(&ls->v[pos + 1], &ls->v[pos], (ls->n - pos) * sizeof(l));

@@ -14,8 +14,8 @@
 
 #include "cc_state.h"
 
-static int
-bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int
+cc_bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
 	size_t	n = alen < blen ? alen : blen;
 	int	c;
@@ -30,7 +30,7 @@ bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static int
 cc_entry_key_cmp(struct cc_entry *a, struct cc_entry *b)
 {
-	return bytes_cmp(a->kv.key, a->kv.key_len, b->kv.key, b->kv.key_len);
+	return cc_bytes_cmp(a->kv.key, a->kv.key_len, b->kv.key, b->kv.key_len);
 }
 
 static int

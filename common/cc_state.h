@@ -41,6 +41,9 @@ bool	cc_fd_window_phi(const struct cc_fd_window *, const struct cc_fd_config *,
 
 /* ---- entries and node states (cc_node.c) --------------------------------- */
 
+/* Byte-string order: memcmp on the common length, then the shorter first. */
+int	cc_bytes_cmp(const void *, size_t, const void *, size_t);
+
 struct cc_entry {
 	struct cc_kv		kv;	/* public view; key/value buffers owned */
 	RB_ENTRY(cc_entry)	by_key;

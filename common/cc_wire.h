@@ -69,6 +69,9 @@ size_t	cc_rbuf_left(const struct cc_rbuf *);
 int	cc_rbuf_u8(struct cc_rbuf *, uint8_t *);
 int	cc_rbuf_u16(struct cc_rbuf *, uint16_t *);
 int	cc_rbuf_u64(struct cc_rbuf *, uint64_t *);
+/* Records why decoding failed; -1 with errno EBADMSG (or ENOMEM). */
+int	cc_rbuf_fail(struct cc_rbuf *, const char *why);
+int	cc_rbuf_nomem(struct cc_rbuf *);
 /* Borrow n bytes: *out points into the buffer. */
 int	cc_rbuf_bytes(struct cc_rbuf *, size_t n, const uint8_t **out);
 

@@ -192,3 +192,35 @@ test_handshake(struct cc_engine *a, struct test_env *ea,
 	deliver_one(ea, b);	/* ACK -> B */
 	ck_assert_uint_eq(eb->n_sent, 0);
 }
+
+void
+test_engine_start(struct test_engine *f, const struct cc_config *cfg, uint64_t seed)
+{
+	test_env_init(&f->env, &cfg->self.addr, seed + cfg->self.addr.port);
+	f->e = cc_engine_new(cfg, &f->env.env);
+	ck_assert_ptr_nonnull(f->e);
+}
+
+void
+test_engine_init(struct test_engine *f, uint16_t port, uint64_t seed)
+{
+	struct cc_config cfg;
+
+	test_config(&cfg, &f->id, port);
+	test_engine_start(f, &cfg, seed);
+}
+
+void
+test_engine_free(struct test_engine *f)
+{
+	cc_engine_free(f->e);
+	test_env_clear(&f->env);
+	cc_id_clear(&f->id);
+}
+
+void
+test_decode(const struct test_dgram *d, struct cc_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	ck_assert_int_eq(cc_msg_decode(d->buf, d->len, m, NULL, NULL), 0);
+}

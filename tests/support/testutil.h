@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "cc.h"
+#include "cc_wire.h"
 
 /* One Check binary per file: CC_TEST_MAIN(make_suite). */
 #define CC_TEST_MAIN(suite_fn)						\
@@ -72,6 +73,21 @@ void	test_id_named(struct cc_id *out, const char *name, uint64_t gen, uint16_t p
 
 /* for_test(port) config (§7.1): gossip 50 ms, entry grace 10,000 s. */
 void	test_config(struct cc_config *, struct cc_id *self_storage, uint16_t port);
+
+/* An engine on its own fake environment: the common test fixture. */
+struct test_engine {
+	struct test_env		 env;
+	struct cc_engine	*e;
+	struct cc_id		 id;	/* storage for the config's self id */
+};
+
+/* Starts an engine for cfg; the PRNG seed is seed + the engine's port. */
+void	test_engine_start(struct test_engine *, const struct cc_config *, uint64_t seed);
+/* for_test(port) (§7.1). */
+void	test_engine_init(struct test_engine *, uint16_t port, uint64_t seed);
+void	test_engine_free(struct test_engine *);
+/* Decodes a captured datagram (fails the test if it does not decode). */
+void	test_decode(const struct test_dgram *, struct cc_msg *);
 
 /*
  * handshake(A, B) of PROTOCOL.md §10: A builds a SYN to B, B answers,

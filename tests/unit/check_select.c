@@ -19,42 +19,13 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-struct fx {
-	struct test_env		 env;
-	struct cc_engine	*e;
-	struct cc_id		 id;
-};
+#define FX_SEED		0xC0FFEEULL
+#define fx		test_engine
+#define fx_start(f, cfg)	test_engine_start((f), (cfg), FX_SEED)
+#define fx_init(f, port)	test_engine_init((f), (port), FX_SEED)
+#define fx_free(f)		test_engine_free(f)
 
-static void
-fx_start(struct fx *f, const struct cc_config *cfg)
-{
-	test_env_init(&f->env, &cfg->self.addr, 0xC0FFEEULL + cfg->self.addr.port);
-	f->e = cc_engine_new(cfg, &f->env.env);
-	ck_assert_ptr_nonnull(f->e);
-}
-
-static void
-fx_init(struct fx *f, uint16_t port)
-{
-	struct cc_config cfg;
-
-	test_config(&cfg, &f->id, port);
-	fx_start(f, &cfg);
-}
-
-static void
-fx_free(struct fx *f)
-{
-	cc_engine_free(f->e);
-	test_env_clear(&f->env);
-	cc_id_clear(&f->id);
-}
-
-static void
-decode(const struct test_dgram *d, struct cc_msg *m)
-{
-	ck_assert_int_eq(cc_msg_decode(d->buf, d->len, m, NULL, NULL), 0);
-}
+#define decode(d, m)		test_decode((d), (m))
 
 static uint32_t
 zero_rng(void *arg)
