@@ -15,7 +15,7 @@ CC       ?= gcc
 
 PKG_CONFIG ?= pkg-config
 PKG_LIB    := libzstd jansson
-PKG_DAEMON := libevent
+PKG_DAEMON := libevent inih
 PKG_TEST   := check
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -52,6 +52,12 @@ TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 SUPPORT_SRCS := $(wildcard tests/support/*.c)
 SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_LDLIBS  := $(call pc_libs,$(PKG_TEST))
+# Daemon tests (tests/daemon/check_*.c) call daemon modules directly (RPC
+# handlers without a socket, config parsing): they link the daemon objects
+# but main, and libevent.
+DTEST_SRCS   := $(wildcard tests/daemon/check_*.c)
+DTEST_BINS   := $(DTEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+DAEMON_LIB_OBJS := $(filter-out $(BUILD)/obj/daemon/chitchatd.o,$(DAEMON_OBJS))
 
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -77,15 +83,24 @@ $(BUILD)/chitchatctl: $(CTL_OBJS) $(LIB)
 $(BUILD)/chitchatd: $(DAEMON_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(call pc_libs,$(PKG_DAEMON)) $(LIB_LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJS) $(LIB)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(LIB) $(TEST_LDLIBS) $(LIB_LDLIBS)
+
+$(BUILD)/tests/sim/%: $(BUILD)/obj/tests/sim/%.o $(SUPPORT_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(LIB) $(TEST_LDLIBS) $(LIB_LDLIBS)
+
+$(BUILD)/tests/daemon/%: $(BUILD)/obj/tests/daemon/%.o $(SUPPORT_OBJS) $(DAEMON_LIB_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(DAEMON_LIB_OBJS) $(LIB) \
+		$(TEST_LDLIBS) $(call pc_libs,$(PKG_DAEMON)) $(LIB_LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LIB_LDLIBS)
 
-tests: $(TEST_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
+tests: $(TEST_BINS) $(DTEST_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
 
 # The whole suite: plain build, then the same tests under ASan+UBSan.
 check: deps

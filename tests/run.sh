@@ -5,7 +5,7 @@
 set -u
 passed=0; failed=0; bad=0
 for dir in "$@"; do
-	for t in "$dir"/tests/unit/check_* "$dir"/tests/sim/check_*; do
+	for t in "$dir"/tests/unit/check_* "$dir"/tests/sim/check_* "$dir"/tests/daemon/check_*; do
 		[ -x "$t" ] || continue
 		case "$t" in *.d|*.o) continue;; esac
 		out=$(CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120} "$t" 2>&1); rc=$?

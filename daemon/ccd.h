@@ -1,0 +1,111 @@
+/*
+ * ccd.h: daemon-wide state shared by the daemon's modules.
+ *
+ *   chitchatd.c   main, startup order, signals (SIGTERM/SIGINT/SIGHUP), sd_notify
+ *   config.c      command line + config file -> struct ccd_config
+ *   seeds.c       asynchronous seed resolution (evdns), re-resolved every 60 s
+ *   gossip.c      UDP socket + round timer around the engine
+ *   control.c     Unix control socket: clients, line framing, limits, credentials
+ *   rpc.c         JSON-RPC 2.0 method table and handlers
+ *   subscribe.c   fan-out of engine events to subscribed clients, backpressure
+ *   metrics.c     Prometheus text exposition
+ *   log.c         logging
+ *
+ * Ownership: struct ccd owns everything it points to; ccd_config strings
+ * are owned by the config (config_free).
+ */
+#ifndef CCD_H
+#define CCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cc.h"
+#include "cc_version.h"
+#include "gossip.h"
+
+/* JSON-RPC control protocol version (the `hello` method). */
+#define CCD_CONTROL_PROTOCOL	1
+
+#define CCD_DEFAULT_LISTEN		"127.0.0.1:7280"
+#define CCD_DEFAULT_CLUSTER		"default-cluster"
+#define CCD_DEFAULT_SOCKET		"/run/chitchatd/chitchatd.sock"
+#define CCD_DEFAULT_MAX_LINE		(1024 * 1024)		/* bytes per request line */
+#define CCD_DEFAULT_MAX_CLIENTS		256
+#define CCD_DEFAULT_MAX_OUTPUT		(4 * 1024 * 1024)	/* queued bytes per client */
+
+struct ccd_kv {
+	char	*key;
+	char	*value;
+};
+
+struct ccd_config {
+	/* identity and cluster */
+	char		*node_id;		/* default: host name */
+	char		*cluster_id;
+	uint64_t	 generation;		/* default: start time, ns */
+	char		*listen;		/* HOST:PORT text as given */
+	char		*advertise;		/* NULL: same as listen */
+	struct cc_addr	 listen_addr;		/* resolved */
+	struct cc_addr	 advertise_addr;	/* resolved */
+	char		**seeds;		/* HOST:PORT texts, resolved by seeds.c */
+	size_t		 n_seeds;
+	/* timing and failure detection (PROTOCOL.md §7) */
+	uint64_t	 gossip_interval_ms;
+	uint64_t	 marked_for_deletion_grace_period_ms;
+	struct cc_fd_config fd;
+	size_t		 max_datagram_size;	/* <= 65507 */
+	/* keys */
+	struct ccd_kv	*initial;		/* --set, applied in order at start */
+	size_t		 n_initial;
+	char		**required_keys;	/* --required-key: liveness predicate */
+	size_t		 n_required_keys;
+	/* control socket */
+	char		*control_socket;	/* path; "" or "none" disables */
+	mode_t		 control_mode;		/* default 0660 */
+	char		*control_group;		/* NULL: the daemon's group */
+	size_t		 max_line;
+	size_t		 max_clients;
+	size_t		 max_output;
+	/* logging */
+	int		 log_level;		/* CC_LOG_* */
+	char		*config_file;		/* NULL if none */
+};
+
+struct ccd_counters {
+	/* control socket */
+	uint64_t	clients_accepted;
+	uint64_t	clients_rejected;	/* over max_clients, EMFILE */
+	uint64_t	requests;
+	uint64_t	request_errors;		/* any JSON-RPC error reply */
+	uint64_t	parse_errors;		/* malformed JSON */
+	uint64_t	oversized_lines;
+	uint64_t	lagged_clients;		/* closed for not reading */
+	uint64_t	notifications;		/* notification lines queued */
+	/* seeds */
+	uint64_t	dns_failures;
+};
+
+struct control;
+struct seeds;
+
+struct ccd {
+	struct event_base	*base;
+	struct ccd_config	*cfg;
+	struct cc_engine	*engine;
+	struct gossip		 gossip;
+	struct control		*control;	/* NULL when disabled */
+	struct seeds		*seeds;
+	uint64_t		 start_ms;	/* monotonic ms at start */
+	struct ccd_counters	 counters;
+};
+
+/* Monotonic milliseconds (the engine's clock). */
+uint64_t	ccd_now_ms(void);
+
+/* Engine events enter here (chitchatd.c) and are fanned out (subscribe.c). */
+void	ccd_on_engine_event(void *ccd, const struct cc_event *);
+
+#endif /* CCD_H */
