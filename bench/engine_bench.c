@@ -854,7 +854,7 @@ main(int argc, char **argv)
 		bench_handshake(hs_n, 3, hs_k, 3, 0.02);
 	} else {
 		static const size_t	ns[] = { 10, 100, 1000 };
-		static const int	seeds[] = { 20, 20, 4 };
+		static const int	seeds[] = { 50, 30, 10 };
 
 		bench_convergence(ns, seeds, 3, workers);
 		bench_handshake(hs_n, 3, hs_k, 3, 0.25);
