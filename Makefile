@@ -5,11 +5,15 @@
 #   make check      install missing packages, build, run every test, plain and
 #                   under ASan+UBSan (build/san)
 #   make bench      engine benchmarks (bench/)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, systemd unit,
+#                   sysusers.d file, /etc/chitchatd/chitchatd.conf if absent)
 #   make SANITIZE=address,undefined BUILD=build/san ...   sanitizer build
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 SANITIZE ?=
 CC       ?= gcc
 
@@ -116,18 +120,31 @@ bench: deps
 	$(MAKE) $(BENCH_BINS)
 	sh bench/run.sh $(BUILD)
 
+# The control socket goes next to the build (the default is under /run,
+# which systemd's RuntimeDirectory= creates); RUN_ARGS may override it.
 run: deps all
-	$(BUILD)/chitchatd $(RUN_ARGS)
+	$(BUILD)/chitchatd --control-socket $(BUILD)/chitchatd.sock $(RUN_ARGS)
 
+# An existing $(SYSCONFDIR)/chitchatd/chitchatd.conf is never overwritten.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/chitchatd $(DESTDIR)$(PREFIX)/sbin/chitchatd
 	install -m 0755 $(BUILD)/chitchatctl $(DESTDIR)$(PREFIX)/bin/chitchatctl
-	if ls docs/*.[18] >/dev/null 2>&1; then \
-		install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8; \
+	if ls docs/*.[158] >/dev/null 2>&1; then \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+			$(DESTDIR)$(PREFIX)/share/man/man8; \
 		for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; \
+		for m in docs/*.5; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man5/; done; \
 		for m in docs/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8/; done; \
 	fi; true
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/chitchatd
+	sed -e 's|/usr/local/sbin/chitchatd|$(PREFIX)/sbin/chitchatd|' \
+	    -e 's|/etc/chitchatd/|$(SYSCONFDIR)/chitchatd/|' \
+	    systemd/chitchatd.service > $(DESTDIR)$(SYSTEMDUNITDIR)/chitchatd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/chitchatd.service
+	install -m 0644 systemd/chitchatd.sysusers $(DESTDIR)$(SYSUSERSDIR)/chitchatd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/chitchatd/chitchatd.conf ] || \
+		install -m 0644 etc/chitchatd.conf $(DESTDIR)$(SYSCONFDIR)/chitchatd/chitchatd.conf
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

@@ -135,6 +135,13 @@ struct cc_config {
 	 */
 	bool			(*liveness_predicate)(const struct cc_node *, void *);
 	void			*predicate_arg;
+	/*
+	 * Largest datagram the delta budgets of SYN-ACKs and ACKs aim at;
+	 * 0 (or anything above) means CC_MAX_DATAGRAM, 65,507. Digests are
+	 * never truncated, so a SYN (or a SYN-ACK's digest) of a large
+	 * cluster may still exceed it, up to the hard 65,507 cap.
+	 */
+	size_t			 max_datagram;
 };
 
 /* Fills a config with defaults (test defaults of §7.1, real FD defaults). */

@@ -17,7 +17,6 @@
 #include "cc_state.h"
 
 #define GC_NODES_CAPACITY	500
-#define ACK_BUDGET		(CC_MAX_DATAGRAM - 1)
 
 /* A recently garbage-collected node and its last heartbeat (§2.5). */
 struct gc_node {
@@ -51,6 +50,7 @@ struct cc_engine {
 	uint64_t		 gossip_interval_ms;
 	uint64_t		 entry_grace_ms;
 	struct cc_fd_config	 fd;
+	size_t			 max_dgram;	/* delta budgets aim under it */
 	bool			(*predicate)(const struct cc_node *, void *);
 	void			*predicate_arg;
 	struct cc_addr		*seeds;
@@ -303,6 +303,8 @@ cc_engine_new(const struct cc_config *cfg, const struct cc_env *env)
 	e->entry_grace_ms = cfg->marked_for_deletion_grace_period_ms;
 	e->fd = cfg->fd;
 	e->predicate = cfg->liveness_predicate;
+	e->max_dgram = cfg->max_datagram == 0 || cfg->max_datagram > CC_MAX_DATAGRAM ?
+	    CC_MAX_DATAGRAM : cfg->max_datagram;
 	e->predicate_arg = cfg->predicate_arg;
 	e->cluster_id_len = strlen(cfg->cluster_id);
 	if (cc_id_copy(&e->self_id, &cfg->self) == -1 ||
@@ -440,14 +442,15 @@ send_syn(struct cc_engine *e, const struct cc_addr *to)
 /*
  * Appends a delta for `peer` under `budget`. chitchat reserves one byte for
  * the envelope although it takes four, so an incompressible delta could
- * make the datagram exceed 65,507 bytes; should that happen we rebuild it
- * with the overshoot taken off the budget, never sending it oversized.
+ * make the datagram exceed 65,507 bytes (or the configured max_datagram);
+ * should that happen we rebuild it with the overshoot taken off the budget,
+ * never sending it oversized.
  */
 static int
 put_delta(struct cc_engine *e, const struct cc_digest *peer, size_t budget)
 {
 	struct cc_digest_index	ix;
-	size_t			base = e->tx.len, resets = 0;
+	size_t			base = e->tx.len, resets = 0, over;
 	int			rc = -1;
 
 	if (cc_digest_index_init(&ix, peer) == -1)
@@ -458,9 +461,10 @@ put_delta(struct cc_engine *e, const struct cc_digest *peer, size_t budget)
 		e->tx.len = base;
 		rc = cc_compute_delta(&e->nodes, &ix, budget, skip_scheduled, e,
 		    e->env.random_u32, e->env.arg, e->codec, &e->tx, &resets);
-		if (rc == -1 || e->tx.len <= CC_MAX_DATAGRAM)
+		if (rc == -1 || e->tx.len <= e->max_dgram || budget < CC_MIN_DELTA_MTU)
 			break;
-		budget -= e->tx.len - CC_MAX_DATAGRAM;
+		over = e->tx.len - e->max_dgram;
+		budget = over < budget ? budget - over : 0;
 	}
 	e->stats.resets_sent += resets;
 	cc_digest_index_clear(&ix);
@@ -561,7 +565,7 @@ handle_syn(struct cc_engine *e, const struct cc_addr *from, const struct cc_msg 
 	if (build_digest(e, &mine) == -1)
 		return;
 	digest_len = cc_digest_encoded_len(&mine);
-	budget = digest_len + 1 < CC_MAX_DATAGRAM ? CC_MAX_DATAGRAM - 1 - digest_len : 0;
+	budget = digest_len + 1 < e->max_dgram ? e->max_dgram - 1 - digest_len : 0;
 	cc_wbuf_reset(&e->tx);
 	cc_msg_put_header(&e->tx, CC_MSG_SYN_ACK);
 	cc_digest_encode(&e->tx, &mine);
@@ -580,7 +584,7 @@ handle_syn_ack(struct cc_engine *e, const struct cc_addr *from, const struct cc_
 	apply_delta(e, &m->delta);
 	cc_wbuf_reset(&e->tx);
 	cc_msg_put_header(&e->tx, CC_MSG_ACK);
-	if (put_delta(e, &m->digest, ACK_BUDGET) == -1) {
+	if (put_delta(e, &m->digest, e->max_dgram - 1) == -1) {
 		e->stats.tx_errors++;
 		return;
 	}

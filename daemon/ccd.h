@@ -46,6 +46,7 @@ struct ccd_config {
 	char		*node_id;		/* default: host name */
 	char		*cluster_id;
 	uint64_t	 generation;		/* default: start time, ns */
+	bool		 generation_set;	/* given explicitly */
 	char		*listen;		/* HOST:PORT text as given */
 	char		*advertise;		/* NULL: same as listen */
 	struct cc_addr	 listen_addr;		/* resolved */

@@ -1,153 +1,389 @@
 /*
- * chitchatd.c: main: options, startup order, signals.
+ * chitchatd.c: main: configuration, startup order, signals, systemd.
  *
- * Startup follows chitchat's (PROTOCOL.md §8.1): resolve seeds, bind the
- * socket (failure is fatal), create the engine with heartbeat 1 and apply
- * the initial keys in order, then run; the first round fires at once.
- * Invalid configuration prints one line naming the option and exits 2,
- * before anything is started.
+ * Startup follows chitchat's (PROTOCOL.md §8.1) with one difference: host
+ * names among the seeds are resolved asynchronously (seeds.c), so startup
+ * never waits for DNS. Then: bind the UDP socket (failure: exit 1), create
+ * the engine with heartbeat 1 and apply the initial keys in order, push
+ * the seeds, open the control socket (failure: exit 1), start the loop
+ * with the first round at once, and tell systemd READY=1. Invalid
+ * configuration prints one line naming the option and exits 2 before
+ * anything is started.
+ *
+ * SIGTERM/SIGINT stop the loop; everything is then closed and freed, the
+ * control socket unlinked, and the exit status is 0. SIGHUP re-reads the
+ * config file and applies what can change at run time (log level, seeds),
+ * logging each change and naming the options that need a restart.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 
+#include "ccd.h"
+#include "config.h"
+#include "control.h"
 #include "gossip.h"
 #include "log.h"
-#include "options.h"
+#include "notify.h"
+#include "seeds.h"
+
+#define HOUSEKEEPING_MS		5000		/* STATUS= refresh */
+#define SUMMARY_MS		60000		/* per-datagram problems summary */
+
+struct daemon {
+	struct ccd		 ccd;
+	int			 argc;		/* kept for SIGHUP */
+	char			**argv;
+	struct event		*signals[3];
+	struct event		*housekeeping;
+	struct event		*watchdog;
+	struct gossip_problems	 last_problems;
+	uint64_t		 last_summary_ms;
+	size_t			 last_live, last_dead;
+	bool			 status_sent;
+	bool			 control_opened;
+};
 
 static void
-usage(FILE *f)
+on_libevent_log(int severity, const char *msg)
 {
-	fprintf(f,
-	    "usage: chitchatd [options]\n"
-	    "  --node-id ID                 node name (default: host name)\n"
-	    "  --cluster-id ID              cluster id (default: default-cluster)\n"
-	    "  --listen HOST:PORT           UDP listen address (default: 127.0.0.1:7280)\n"
-	    "  --advertise HOST:PORT        gossip address told to peers (default: listen)\n"
-	    "  --seed HOST:PORT             seed node, repeatable\n"
-	    "  --generation N               generation id (default: start time in ns)\n"
-	    "  --gossip-interval DUR        e.g. 500ms, 1s (default 1s)\n"
-	    "  --phi-threshold X            (default 8)\n"
-	    "  --sampling-window-size N     (default 1000)\n"
-	    "  --max-interval DUR           (default 10s)\n"
-	    "  --initial-interval DUR       (default 5s)\n"
-	    "  --dead-node-grace-period DUR (default 24h)\n"
-	    "  --marked-for-deletion-grace-period DUR (default 2h)\n"
-	    "  --set KEY=VALUE              initial key, repeatable\n"
-	    "  --log-level LEVEL            error, warn, info, debug (default info)\n"
-	    "  -h, --help                   this text\n"
-	    "  -V, --version                version\n");
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	case EVENT_LOG_WARN:
+		log_warnx("libevent: %s", msg);
+		break;
+	default:
+		log_msg(CC_LOG_ERROR, "libevent: %s", msg);
+		break;
+	}
 }
 
-static struct event_base	*base;
+static void
+on_evdns_log(int is_warning, const char *msg)
+{
+	log_msg(is_warning ? CC_LOG_WARN : CC_LOG_DEBUG, "dns: %s", msg);
+}
+
+static void
+send_status(struct daemon *d, bool force)
+{
+	size_t live = cc_engine_num_live(d->ccd.engine);
+	size_t dead = cc_engine_num_dead(d->ccd.engine);
+
+	if (!force && d->status_sent && live == d->last_live && dead == d->last_dead)
+		return;
+	d->last_live = live;
+	d->last_dead = dead;
+	d->status_sent = true;
+	if (notify_send("STATUS=%zu live node%s (self included), %zu dead", live,
+	    live == 1 ? "" : "s", dead) == -1)
+		log_debug("sd_notify: %s", strerror(errno));
+}
+
+/* ---- SIGHUP ---------------------------------------------------------------------- */
+
+/* "a, b, c" or "(none)", cut to fit */
+static void
+join_seeds(const struct ccd_config *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "(none)");
+	for (size_t i = 0; i < c->n_seeds && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i > 0 ? ", " : "", c->seeds[i]);
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+struct restart_list {
+	char	buf[512];
+	size_t	used;
+};
+
+static void
+collect_restart(void *arg, const char *name)
+{
+	struct restart_list	*r = arg;
+	int			 n;
+
+	if (strcmp(name, "log-level") == 0 || strcmp(name, "seed") == 0 ||
+	    r->used >= sizeof(r->buf))
+		return;
+	n = snprintf(r->buf + r->used, sizeof(r->buf) - r->used, "%s%s",
+	    r->used > 0 ? ", " : "", name);
+	r->used += n > 0 ? (size_t)n : 0;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct ccd_config	*cur = d->ccd.cfg, *next = NULL;
+	enum config_action	 action;
+	struct restart_list	 restart;
+	struct timespec		 ts;
+	char			*cause = NULL, old_seeds[400], new_seeds[400];
+	int			 old_level;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	(void)notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	if (cur->config_file == NULL)
+		log_info("SIGHUP: no config file to re-read%s", cur->n_seeds > 0 ?
+		    "; resolving the seed host names again" : "");
+	else
+		log_info("SIGHUP: re-reading %s", cur->config_file);
+	if (config_load(d->argc, d->argv, &next, &action, &cause) == -1) {
+		log_warnx("reload: %s; the running configuration is unchanged", cause);
+		free(cause);
+		seeds_refresh(d->ccd.seeds);
+		goto done;
+	}
+	if (next->log_level != cur->log_level) {
+		old_level = cur->log_level;
+		/* said at the more verbose of the two levels, so that it shows */
+		log_set_level(next->log_level > old_level ? next->log_level : old_level);
+		log_info("log level: %s -> %s", log_level_name(old_level),
+		    log_level_name(next->log_level));
+		log_set_level(next->log_level);
+		cur->log_level = next->log_level;
+	}
+	if (!config_seeds_are_equal(cur, next)) {
+		join_seeds(cur, old_seeds, sizeof(old_seeds));
+		join_seeds(next, new_seeds, sizeof(new_seeds));
+		log_info("seeds: %s -> %s", old_seeds, new_seeds);
+		if (seeds_set(d->ccd.seeds, next->seeds, next->n_seeds, &cause) == -1) {
+			log_warnx("reload: %s; seeds unchanged", cause != NULL ? cause : "seeds");
+			free(cause);
+		} else {
+			/* the running config takes the new list */
+			char	**tmp = cur->seeds;
+			size_t	  n = cur->n_seeds;
+
+			cur->seeds = next->seeds;
+			cur->n_seeds = next->n_seeds;
+			next->seeds = tmp;
+			next->n_seeds = n;
+		}
+	} else
+		seeds_refresh(d->ccd.seeds);
+	memset(&restart, 0, sizeof(restart));
+	config_diff(cur, next, collect_restart, &restart);
+	if (restart.used > 0)
+		log_warnx("reload: changed options need a restart to take effect: %s", restart.buf);
+	config_free(next);
+done:
+	if (notify_send("READY=1") == -1)
+		log_debug("sd_notify: %s", strerror(errno));
+	send_status(d, true);
+}
+
+/* ---- events ----------------------------------------------------------------------- */
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct daemon *d = arg;
+
 	(void)what;
-	(void)arg;
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: nothing to reload yet");
+		reload(d);
 		return;
 	}
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(base);
+	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(d->ccd.base);
 }
 
 static void
-on_engine_event(void *arg, const struct cc_event *ev)
+on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
-	static const char	*change[] = { "added", "live", "dead", "scheduled for deletion",
-				    "removed", "reset" };
-	char			 id[512];
+	struct daemon	*d = arg;
+	uint64_t	 now = ccd_now_ms();
+	char		 line[512];
 
+	(void)fd;
+	(void)what;
+	send_status(d, false);
+	if (now - d->last_summary_ms >= SUMMARY_MS) {
+		d->last_summary_ms = now;
+		if (gossip_summary(&d->ccd.gossip, &d->last_problems, line, sizeof(line)))
+			log_warnx("gossip, last %us: %s", SUMMARY_MS / 1000, line);
+	}
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
 	(void)arg;
-	if (ev->type == CC_EVENT_NODE) {
-		cc_id_format(ev->node, id, sizeof(id));
-		log_msg(ev->change == CC_NODE_LIVE || ev->change == CC_NODE_DEAD ?
-		    CC_LOG_INFO : CC_LOG_DEBUG, "node %s: %s", id, change[ev->change]);
-	} else if (ev->type == CC_EVENT_CATCHUP)
-		log_debug("a replica was reset: catch-up");
+	(void)notify_send("WATCHDOG=1");
+}
+
+static struct event *
+add_timer(struct event_base *base, uint64_t period_us, event_callback_fn fn, void *arg)
+{
+	struct timeval	 tv = { (time_t)(period_us / 1000000),
+			    (suseconds_t)(period_us % 1000000) };
+	struct event	*ev = event_new(base, -1, EV_PERSIST, fn, arg);
+
+	if (ev == NULL || event_add(ev, &tv) == -1)
+		fatalx("cannot create a timer");
+	return ev;
+}
+
+/* ---- startup and shutdown ---------------------------------------------------------- */
+
+static void
+shutdown_all(struct daemon *d)
+{
+	struct ccd *ccd = &d->ccd;
+
+	for (int i = 0; i < 3; i++)
+		if (d->signals[i] != NULL)
+			event_free(d->signals[i]);
+	if (d->housekeeping != NULL)
+		event_free(d->housekeeping);
+	if (d->watchdog != NULL)
+		event_free(d->watchdog);
+	if (d->control_opened)
+		control_close(ccd);
+	gossip_close(&ccd->gossip);
+	seeds_free(ccd->seeds);		/* last: runs one pass of the loop */
+	cc_engine_free(ccd->engine);
+	if (ccd->base != NULL)
+		event_base_free(ccd->base);
+	ccd->seeds = NULL;
+	ccd->engine = NULL;
+	ccd->base = NULL;
 }
 
 static int
-run(struct options *o)
+run(struct daemon *d)
 {
-	struct gossip		 g;
+	static const int	 sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	struct ccd		*ccd = &d->ccd;
+	struct ccd_config	*cfg = ccd->cfg;
+	struct cc_config	 ecfg;
 	struct cc_env		 env;
-	struct cc_engine	*engine;
-	struct event		*sig[3];
-	const int		 signals[3] = { SIGINT, SIGTERM, SIGHUP };
-	char			*cause = NULL, addr[CC_ADDR_STRLEN];
+	char			*cause = NULL, addr[CC_ADDR_STRLEN], adv[CC_ADDR_STRLEN];
+	uint64_t		 wd;
 
-	memset(&g, 0, sizeof(g));
 	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL)
+	event_set_log_callback(on_libevent_log);
+	evdns_set_log_fn(on_evdns_log);
+	if ((ccd->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (gossip_open(&g, base, &o->listen, &cause) == -1) {
+	ccd->start_ms = ccd_now_ms();
+	ccd->gossip.fd = -1;
+	if (gossip_open(&ccd->gossip, ccd->base, &cfg->listen_addr, &cause) == -1) {
 		log_msg(CC_LOG_ERROR, "%s", cause);
-		free(cause);
-		event_base_free(base);
-		return 1;
+		goto fail;
 	}
-	g.on_event = on_engine_event;
-	gossip_env(&g, &env);
-	if ((engine = cc_engine_new(&o->cfg, &env)) == NULL)
-		fatalx("cannot create the engine: %s", strerror(errno));
-	for (size_t i = 0; i < o->n_initial; i++)
-		if (cc_engine_set(engine, o->initial[i].key, strlen(o->initial[i].key),
-		    o->initial[i].value, strlen(o->initial[i].value)) == -1)
-			fatalx("--set %s: %s", o->initial[i].key, strerror(errno));
-	for (int i = 0; i < 3; i++) {
-		sig[i] = evsignal_new(base, signals[i], on_signal, NULL);
-		event_add(sig[i], NULL);
+	ccd->gossip.on_event = ccd_on_engine_event;
+	ccd->gossip.event_arg = ccd;
+	gossip_env(&ccd->gossip, &env);
+	config_engine(cfg, &ecfg);
+	if ((ccd->engine = cc_engine_new(&ecfg, &env)) == NULL) {
+		log_msg(CC_LOG_ERROR, "cannot create the engine: %s", strerror(errno));
+		goto fail;
 	}
-	cc_addr_format(&o->listen, addr, sizeof(addr));
-	log_info("node %s, cluster %s, listening on udp %s, %zu seed(s)",
-	    o->cfg.self.node_id, o->cfg.cluster_id, addr, o->cfg.n_seeds);
-	gossip_start(&g, engine);
-	event_base_dispatch(base);
+	for (size_t i = 0; i < cfg->n_initial; i++) {
+		const struct ccd_kv *kv = &cfg->initial[i];
 
-	for (int i = 0; i < 3; i++)
-		event_free(sig[i]);
-	gossip_close(&g);
-	cc_engine_free(engine);
-	event_base_free(base);
+		if (cc_engine_set(ccd->engine, kv->key, strlen(kv->key), kv->value,
+		    strlen(kv->value)) == -1) {
+			log_msg(CC_LOG_ERROR, "--set %s: %s", kv->key, strerror(errno));
+			goto fail;
+		}
+	}
+	ccd->seeds = seeds_new(ccd, NULL);
+	if (seeds_set(ccd->seeds, cfg->seeds, cfg->n_seeds, &cause) == -1) {
+		log_msg(CC_LOG_ERROR, "%s", cause != NULL ? cause : "bad seed");
+		goto fail;
+	}
+	if (control_open(ccd, &cause) == -1) {
+		log_msg(CC_LOG_ERROR, "control socket: %s", cause != NULL ? cause :
+		    "cannot open");
+		goto fail;
+	}
+	d->control_opened = true;
+	for (int i = 0; i < 3; i++) {
+		d->signals[i] = evsignal_new(ccd->base, sigs[i], on_signal, d);
+		if (d->signals[i] == NULL || event_add(d->signals[i], NULL) == -1)
+			fatalx("cannot handle signal %d", sigs[i]);
+	}
+	d->last_summary_ms = ccd_now_ms();
+	d->housekeeping = add_timer(ccd->base, HOUSEKEEPING_MS * 1000ULL, on_housekeeping, d);
+	if ((wd = notify_watchdog_usec()) > 0)
+		d->watchdog = add_timer(ccd->base, wd / 2, on_watchdog, d);
+	cc_addr_format(&cfg->listen_addr, addr, sizeof(addr));
+	cc_addr_format(&cfg->advertise_addr, adv, sizeof(adv));
+	log_info("chitchatd %s: node %s, generation %llu, cluster %s, udp %s (advertised %s), "
+	    "%zu seed(s), control socket %s", CHITCHATD_VERSION, cfg->node_id,
+	    (unsigned long long)cfg->generation, cfg->cluster_id, addr, adv, cfg->n_seeds,
+	    cfg->control_socket);
+	gossip_start(&ccd->gossip, ccd->engine);	/* the first round runs now */
+	gossip_problems(&ccd->gossip, &d->last_problems);
+	if (notify_send("READY=1") == -1)
+		log_warnx("sd_notify: %s", strerror(errno));
+	send_status(d, true);
+
+	event_base_dispatch(ccd->base);
+
+	(void)notify_send("STOPPING=1");
+	shutdown_all(d);
 	return 0;
+fail:
+	free(cause);
+	shutdown_all(d);
+	return 1;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct options	o;
-	int		rc;
+	struct daemon		 d;
+	enum config_action	 action;
+	char			*cause = NULL;
+	int			 rc;
 
 	log_init(CC_LOG_INFO);
-	switch (options_parse(&o, argc, argv)) {
-	case OPTIONS_HELP:
-		usage(stdout);
-		options_clear(&o);
-		return 0;
-	case OPTIONS_VERSION:
-		printf("chitchatd %s\n", CHITCHATD_VERSION);
-		options_clear(&o);
-		return 0;
-	case OPTIONS_ERROR:
-		options_clear(&o);
+	memset(&d, 0, sizeof(d));
+	if (config_load(argc, argv, &d.ccd.cfg, &action, &cause) == -1) {
+		fprintf(stderr, "chitchatd: %s\n", cause);
+		free(cause);
 		return 2;
-	default:
+	}
+	switch (action) {
+	case CONFIG_HELP:
+		config_usage(stdout);
+		return 0;
+	case CONFIG_VERSION:
+		printf("chitchatd %s\n", CHITCHATD_VERSION);
+		return 0;
+	case CONFIG_CHECK:
+		config_print(d.ccd.cfg, stdout);
+		config_free(d.ccd.cfg);
+		return 0;
+	case CONFIG_RUN:
 		break;
 	}
-	log_set_level(o.log_level);
-	rc = run(&o);
-	options_clear(&o);
+	log_set_level(d.ccd.cfg->log_level);
+	d.argc = argc;
+	d.argv = argv;
+	rc = run(&d);
+	config_free(d.ccd.cfg);
 	return rc;
 }

@@ -258,3 +258,58 @@ gossip_close(struct gossip *g)
 	g->timer = NULL;
 	g->fd = -1;
 }
+
+void
+gossip_problems(const struct gossip *g, struct gossip_problems *p)
+{
+	const struct cc_stats *st = g->engine != NULL ? cc_engine_stats(g->engine) : NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->oversized = g->oversized;
+	p->recv_errors = g->recv_errors;
+	if (st != NULL) {
+		p->decode_errors = st->rx_decode_errors;
+		p->send_errors = st->tx_errors;		/* sendto failures included */
+		p->bad_cluster = st->bad_cluster_rx;
+	} else
+		p->send_errors = g->send_errors;
+}
+
+bool
+gossip_summary(const struct gossip *g, struct gossip_problems *last, char *buf, size_t len)
+{
+	static const struct {
+		size_t		 off;
+		const char	*what;
+	} items[] = {
+		{ offsetof(struct gossip_problems, decode_errors), "undecodable datagrams" },
+		{ offsetof(struct gossip_problems, oversized), "oversized datagrams" },
+		{ offsetof(struct gossip_problems, recv_errors), "receive errors" },
+		{ offsetof(struct gossip_problems, send_errors), "send errors" },
+		{ offsetof(struct gossip_problems, bad_cluster), "SYNs from another cluster" },
+	};
+	struct gossip_problems	now;
+	size_t			used = 0;
+	bool			moved = false;
+
+	gossip_problems(g, &now);
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		uint64_t a, b;
+
+		memcpy(&a, (const char *)last + items[i].off, sizeof(a));
+		memcpy(&b, (const char *)&now + items[i].off, sizeof(b));
+		if (b == a)
+			continue;
+		if (!moved && len > 0)
+			buf[0] = '\0';
+		moved = true;
+		if (used < len) {
+			int n = snprintf(buf + used, len - used, "%s%llu %s", used > 0 ? ", " : "",
+			    (unsigned long long)(b - a), items[i].what);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	*last = now;
+	return moved;
+}

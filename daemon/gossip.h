@@ -4,6 +4,8 @@
 #ifndef GOSSIP_H
 #define GOSSIP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -38,6 +40,24 @@ void	gossip_start(struct gossip *, struct cc_engine *);
 /* Re-arms the timer to the engine's next deadline. */
 void	gossip_rearm(struct gossip *);
 void	gossip_close(struct gossip *);
+
+/* Per-datagram problems, counted and never logged one by one. */
+struct gossip_problems {
+	uint64_t	decode_errors;		/* undecodable datagrams */
+	uint64_t	oversized;		/* larger than 65,507 bytes */
+	uint64_t	recv_errors;		/* recvfrom errors (ICMP and the like) */
+	uint64_t	send_errors;		/* datagrams not sent */
+	uint64_t	bad_cluster;		/* SYNs of another cluster */
+};
+
+/* The counters now (the engine's and the socket's). */
+void	gossip_problems(const struct gossip *, struct gossip_problems *);
+/*
+ * One summary line of what moved since *last (then updated to now) into
+ * buf, for the periodic log line; false (buf untouched) if nothing did.
+ */
+bool	gossip_summary(const struct gossip *, struct gossip_problems *last, char *buf,
+	    size_t len);
 
 int	gossip_addr_to_sockaddr(const struct cc_addr *, struct sockaddr_storage *,
 	    socklen_t *);

@@ -46,6 +46,12 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+const char *
+log_level_name(int level)
+{
+	return level >= 0 && level < 4 ? names[level] : "unknown";
+}
+
 static void
 vlog(int level, const char *fmt, va_list ap)
 {

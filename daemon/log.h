@@ -12,6 +12,8 @@ void	log_set_level(int level);
 int	log_get_level(void);
 /* "error", "warn", "info", "debug" -> CC_LOG_*; -1 if unknown. */
 int	log_level_parse(const char *);
+/* CC_LOG_* -> "error", "warn", "info", "debug". */
+const char *log_level_name(int level);
 void	log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,7 +4,7 @@
 # does nothing when everything is present.
 set -eu
 
-PKGS="gcc make pkg-config libevent-dev libjansson-dev check libsubunit-dev libzstd-dev libinih-dev"
+PKGS="gcc make pkg-config libevent-dev libjansson-dev check libsubunit-dev libzstd-dev libinih-dev mandoc"
 PKGS="$PKGS ${CHITCHAT_EXTRA_PKGS:-}"
 
 missing=""

@@ -91,6 +91,8 @@ start_daemon(uint16_t port, const char *extra_arg1, const char *extra_arg2)
 	argv[argc++] = (char *)"100ms";
 	argv[argc++] = (char *)"--log-level";
 	argv[argc++] = (char *)"warn";
+	argv[argc++] = (char *)"--control-socket";	/* several daemons at once */
+	argv[argc++] = (char *)"none";
 	if (extra_arg1 != NULL)
 		argv[argc++] = (char *)extra_arg1;
 	if (extra_arg2 != NULL)
