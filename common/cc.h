@@ -322,6 +322,7 @@ struct cc_stats {
 	uint64_t	tx_by_type[4];
 	uint64_t	rounds;
 	uint64_t	resets_sent;		/* reset node deltas emitted */
+	uint64_t	deltas_truncated;	/* deltas cut short by the size budget */
 	uint64_t	resets_applied;		/* APPLY_AFTER_RESET */
 	uint64_t	node_deltas_rejected;
 	uint64_t	bad_cluster_rx;		/* SYNs of another cluster */

@@ -220,18 +220,17 @@ add_node_delta(struct cc_delta_writer *w, const struct cc_stale_candidate *c)
 }
 
 int
-cc_compute_delta(struct cc_node_tree *nodes, const struct cc_digest_index *ix,
+cc_compute_delta_report(struct cc_node_tree *nodes, const struct cc_digest_index *ix,
     size_t mtu, bool (*skip)(const struct cc_node *, void *), void *skip_arg,
     uint32_t (*rand_u32)(void *), void *rand_arg,
-    struct cc_codec_ctx *ctx, struct cc_wbuf *dst, size_t *n_resets)
+    struct cc_codec_ctx *ctx, struct cc_wbuf *dst, struct cc_delta_report *rep)
 {
 	struct cc_delta_writer		 w;
 	struct cc_stale_candidate	*cands = NULL;
-	size_t				 n = 0, resets = 0;
+	size_t				 n = 0, i;
 	int				 rc;
 
-	if (n_resets != NULL)
-		*n_resets = 0;
+	memset(rep, 0, sizeof(*rep));
 	if (mtu < CC_MIN_DELTA_MTU) {
 		/* [C-CHOICE] §3.4: Rust would panic; an empty delta is safe */
 		cc_wbuf_u8(dst, CC_BLOCK_END);
@@ -244,16 +243,31 @@ cc_compute_delta(struct cc_node_tree *nodes, const struct cc_digest_index *ix,
 		free(cands);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		if (cands[i].reset)
-			resets++;
+			rep->n_resets++;
 		if (!add_node_delta(&w, &cands[i]))
 			break;
 	}
+	rep->truncated = i < n;
 	rc = cc_dw_finish(&w, dst);
 	cc_dw_clear(&w);
 	free(cands);
+	return rc;
+}
+
+int
+cc_compute_delta(struct cc_node_tree *nodes, const struct cc_digest_index *ix,
+    size_t mtu, bool (*skip)(const struct cc_node *, void *), void *skip_arg,
+    uint32_t (*rand_u32)(void *), void *rand_arg,
+    struct cc_codec_ctx *ctx, struct cc_wbuf *dst, size_t *n_resets)
+{
+	struct cc_delta_report	rep;
+	int			rc;
+
+	rc = cc_compute_delta_report(nodes, ix, mtu, skip, skip_arg, rand_u32,
+	    rand_arg, ctx, dst, &rep);
 	if (n_resets != NULL)
-		*n_resets = resets;
+		*n_resets = rep.n_resets;
 	return rc;
 }

@@ -450,7 +450,8 @@ static int
 put_delta(struct cc_engine *e, const struct cc_digest *peer, size_t budget)
 {
 	struct cc_digest_index	ix;
-	size_t			base = e->tx.len, resets = 0, over;
+	struct cc_delta_report	rep;
+	size_t			base = e->tx.len, over;
 	int			rc = -1;
 
 	if (cc_digest_index_init(&ix, peer) == -1)
@@ -459,14 +460,18 @@ put_delta(struct cc_engine *e, const struct cc_digest *peer, size_t budget)
 		e->stats.empty_delta_budget++;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		e->tx.len = base;
-		rc = cc_compute_delta(&e->nodes, &ix, budget, skip_scheduled, e,
-		    e->env.random_u32, e->env.arg, e->codec, &e->tx, &resets);
+		rc = cc_compute_delta_report(&e->nodes, &ix, budget, skip_scheduled, e,
+		    e->env.random_u32, e->env.arg, e->codec, &e->tx, &rep);
 		if (rc == -1 || e->tx.len <= e->max_dgram || budget < CC_MIN_DELTA_MTU)
 			break;
 		over = e->tx.len - e->max_dgram;
 		budget = over < budget ? budget - over : 0;
 	}
-	e->stats.resets_sent += resets;
+	if (rc == 0) {
+		e->stats.resets_sent += rep.n_resets;
+		if (rep.truncated)
+			e->stats.deltas_truncated++;
+	}
 	cc_digest_index_clear(&ix);
 	return rc;
 }

@@ -174,6 +174,17 @@ int	cc_compute_delta(struct cc_node_tree *, const struct cc_digest_index *,
 	    uint32_t (*rand_u32)(void *), void *rand_arg,
 	    struct cc_codec_ctx *, struct cc_wbuf *dst, size_t *n_resets);
 
+/* What a computed delta left out, for the engine's counters. */
+struct cc_delta_report {
+	size_t	n_resets;	/* reset node deltas started */
+	bool	truncated;	/* the budget cut it: something stale was left out */
+};
+
+int	cc_compute_delta_report(struct cc_node_tree *, const struct cc_digest_index *,
+	    size_t mtu, bool (*skip)(const struct cc_node *, void *), void *skip_arg,
+	    uint32_t (*rand_u32)(void *), void *rand_arg,
+	    struct cc_codec_ctx *, struct cc_wbuf *dst, struct cc_delta_report *);
+
 /* ---- peer selection (§4.7) ------------------------------------------------ */
 
 struct cc_addr_set {

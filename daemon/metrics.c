@@ -130,6 +130,9 @@ metrics_format(struct ccd *ccd, size_t *len)
 	counter(f, "gossip_tx_errors_total", "Datagrams the socket refused.",
 	    st->tx_errors);
 	counter(f, "gossip_resets_sent_total", "Reset node deltas sent.", st->resets_sent);
+	counter(f, "gossip_deltas_truncated_total",
+	    "Deltas cut short by the datagram size budget (more to send next round).",
+	    st->deltas_truncated);
 	counter(f, "gossip_resets_applied_total", "Replicas reset by a received delta.",
 	    st->resets_applied);
 	counter(f, "gossip_node_deltas_rejected_total", "Node deltas rejected as stale.",

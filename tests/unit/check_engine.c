@@ -384,6 +384,7 @@ START_TEST(test_F3_no_reset_if_last_gc_version_is_higher)
 	ck_assert_ptr_nonnull(rep);
 	ck_assert_uint_eq(cc_node_max_version(rep), first);
 	ck_assert_uint_eq(cc_node_num_visible(rep), first);
+	ck_assert_uint_eq(cc_engine_stats(a.e)->deltas_truncated, 1);
 
 	/* second handshake completes it */
 	handshake_capture(&a, &b, &h);
@@ -396,6 +397,7 @@ START_TEST(test_F3_no_reset_if_last_gc_version_is_higher)
 	hs_free(&h);
 	assert_sync(&a, &b);
 	ck_assert_uint_eq(cc_node_max_version(node_of(&b, &a.id)), 20000);
+	ck_assert_uint_eq(cc_engine_stats(a.e)->deltas_truncated, 1);	/* complete now */
 	ck_assert_uint_eq(b.env.n_catchup, 0);
 
 	/* delete k1 (v20001), 3 h later entry GC purges the tombstone */
