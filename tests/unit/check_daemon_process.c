@@ -26,28 +26,19 @@
 #include <unistd.h>
 
 #include "cc_wire.h"
+#include "daemonproc.h"
 #include "testutil.h"
 
 extern char **environ;
 
-static char daemon_path[PATH_MAX + 16];
-static const char *extra_env;	/* one more NAME=value for the next spawn() */
-
-/* <builddir>/tests/unit/check_daemon_process -> <builddir>/chitchatd */
+/* Finds <build>/chitchatd once, in the runner (see daemonproc.h). */
 static void
 find_daemon(void)
 {
-	char	self[PATH_MAX];
-	ssize_t	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char	*p;
-
-	ck_assert_int_gt(n, 0);
-	self[n] = '\0';
-	for (int i = 0; i < 3 && (p = strrchr(self, '/')) != NULL; i++)
-		*p = '\0';
-	snprintf(daemon_path, sizeof(daemon_path), "%s/chitchatd", self);
-	ck_assert_msg(access(daemon_path, X_OK) == 0, "no daemon at %s", daemon_path);
+	(void)dproc_daemon_path();
 }
+
+static const char *extra_env;	/* one more NAME=value for the next spawn() */
 
 /* ---- temporary files ----------------------------------------------------------- */
 
@@ -155,7 +146,7 @@ spawn(struct tmp *t, const char *notify, const char *const *args)
 	int				 argc = 0, envc = 0;
 	pid_t				 pid;
 
-	argv[argc++] = daemon_path;
+	argv[argc++] = (char *)dproc_daemon_path();
 	for (; *args != NULL; args++) {
 		ck_assert_int_lt(argc, 63);
 		argv[argc++] = (char *)*args;
@@ -175,75 +166,22 @@ spawn(struct tmp *t, const char *notify, const char *const *args)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, t->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, t->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_eq(posix_spawn(&pid, daemon_path, &fa, NULL, argv, envp), 0);
+	ck_assert_int_eq(posix_spawn(&pid, dproc_daemon_path(), &fa, NULL, argv, envp), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	return pid;
-}
-
-/* Exit status of pid within timeout_ms, or -1 if still running. */
-static int
-wait_exit(pid_t pid, int timeout_ms)
-{
-	int status;
-
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void
-kill_hard(pid_t pid)
-{
-	if (wait_exit(pid, 0) == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
 }
 
 static void
 stop_daemon(pid_t pid)
 {
 	kill(pid, SIGTERM);
-	if (wait_exit(pid, 5000) != 0) {
-		kill_hard(pid);
-		ck_abort_msg("daemon did not exit 0 within 5 s of SIGTERM");
+	if (dproc_wait_exit(pid, DPROC_EXIT_MS) != 0) {
+		dproc_kill_hard(pid);
+		ck_abort_msg("daemon did not exit 0 within %d ms of SIGTERM", DPROC_EXIT_MS);
 	}
 }
 
 /* ---- sockets ---------------------------------------------------------------------------- */
-
-/* A UDP socket bound to 127.0.0.1 on a free port. */
-static int
-udp_socket(uint16_t *port)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-static uint16_t
-free_port(void)
-{
-	uint16_t	port;
-	int		fd = udp_socket(&port);
-
-	close(fd);
-	return port;
-}
 
 /* Receives one gossip message within timeout_ms; false on timeout. */
 static bool
@@ -378,7 +316,7 @@ START_TEST(test_bad_configuration_exits_2_with_one_line)
 		const char	*args[16];
 		char		*err, *out;
 		int		 n = 0;
-		uint16_t	 port = free_port();
+		uint16_t	 port = dproc_free_port();
 		char		 listen[32];
 		pid_t		 pid;
 
@@ -397,7 +335,7 @@ START_TEST(test_bad_configuration_exits_2_with_one_line)
 			args[n++] = cases[i].args[j];
 		args[n] = NULL;
 		pid = spawn(&t, NULL, args);
-		ck_assert_int_eq(wait_exit(pid, 5000), 2);
+		ck_assert_int_eq(dproc_wait_exit(pid, 5000), 2);
 		err = slurp(t.err);
 		out = slurp(t.out);
 		ck_assert_msg(count_lines(err) == 1, "case %zu: %zu lines: %s", i,
@@ -440,7 +378,7 @@ START_TEST(test_check_config_prints_the_effective_configuration)
 	    "seed = localhost:7002\nset = role=db\ncontrol-socket = none\n");
 	args[1] = t.conf;
 	pid = spawn(&t, NULL, args);
-	ck_assert_int_eq(wait_exit(pid, 5000), 0);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 0);
 	out = slurp(t.out);
 	err = slurp(t.err);
 	ck_assert_str_eq(err, "");
@@ -458,10 +396,10 @@ START_TEST(test_check_config_prints_the_effective_configuration)
 		const char *help[] = { "--help", NULL }, *version[] = { "-V", NULL };
 
 		pid = spawn(&t, NULL, help);
-		ck_assert_int_eq(wait_exit(pid, 5000), 0);
+		ck_assert_int_eq(dproc_wait_exit(pid, 5000), 0);
 		ck_assert(wait_text(t.out, "--required-key KEY", 0));
 		pid = spawn(&t, NULL, version);
-		ck_assert_int_eq(wait_exit(pid, 5000), 0);
+		ck_assert_int_eq(dproc_wait_exit(pid, 5000), 0);
 		ck_assert(wait_text(t.out, "chitchatd ", 0));
 	}
 	tmp_clear(&t);
@@ -474,7 +412,7 @@ START_TEST(test_notify_ready_status_and_stopping_then_exit_0)
 {
 	struct tmp	 t;
 	char		 name[96], listen[32], sock[160];
-	uint16_t	 port = free_port();
+	uint16_t	 port = dproc_free_port();
 	int		 nfd = notify_socket(name, sizeof(name));
 	const char	*args[] = { "--listen", listen, "--control-socket", sock,
 			    "--gossip-interval", "100ms", NULL };
@@ -488,7 +426,7 @@ START_TEST(test_notify_ready_status_and_stopping_then_exit_0)
 	pid = spawn(&t, name, args);
 	extra_env = NULL;
 	if (!wait_notify(nfd, "READY=1", 5000)) {
-		kill_hard(pid);
+		dproc_kill_hard(pid);
 		ck_abort_msg("no READY=1: %s", slurp(t.err));
 	}
 	ck_assert(wait_notify(nfd, "STATUS=1 live node", 5000));
@@ -496,7 +434,7 @@ START_TEST(test_notify_ready_status_and_stopping_then_exit_0)
 	ck_assert(wait_notify(nfd, "WATCHDOG=1", 5000));
 	kill(pid, SIGTERM);
 	ck_assert(wait_notify(nfd, "STOPPING=1", 5000));
-	ck_assert_int_eq(wait_exit(pid, 5000), 0);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 0);
 	ck_assert_int_eq(stat(sock, &st), -1);		/* the control socket is gone */
 	ck_assert(wait_text(t.err, "SIGTERM: shutting down", 0));
 	close(nfd);
@@ -512,11 +450,11 @@ START_TEST(test_sigint_exits_0)
 	pid_t		 pid;
 
 	tmp_init(&t);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)free_port());
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)dproc_free_port());
 	pid = spawn(&t, NULL, args);
 	ck_assert(wait_text(t.err, "info: chitchatd ", 5000));
 	kill(pid, SIGINT);
-	ck_assert_int_eq(wait_exit(pid, 5000), 0);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 0);
 	tmp_clear(&t);
 }
 END_TEST
@@ -525,7 +463,7 @@ START_TEST(test_hostname_seed_resolved_asynchronously)
 {
 	struct tmp	 t;
 	uint16_t	 sport;
-	int		 fd = udp_socket(&sport);
+	int		 fd = dproc_udp_socket(&sport);
 	char		 listen[32], seed[32];
 	const char	*args[] = { "--listen", listen, "--seed", seed, "--seed",
 			    "no-such-seed.invalid:7000", "--gossip-interval", "100ms",
@@ -533,11 +471,11 @@ START_TEST(test_hostname_seed_resolved_asynchronously)
 	pid_t		 pid;
 
 	tmp_init(&t);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)free_port());
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)dproc_free_port());
 	snprintf(seed, sizeof(seed), "localhost:%u", (unsigned)sport);
 	pid = spawn(&t, NULL, args);
 	if (!got_syn(fd, 5000)) {
-		kill_hard(pid);
+		dproc_kill_hard(pid);
 		ck_abort_msg("the seed localhost:%u got no SYN: %s", (unsigned)sport, slurp(t.err));
 	}
 	/* and again: the seed stays in the set */
@@ -552,8 +490,8 @@ END_TEST
 START_TEST(test_sighup_reloads_log_level_and_seeds)
 {
 	struct tmp	 t;
-	uint16_t	 pa, pb, pc, dport = free_port();
-	int		 a = udp_socket(&pa), b = udp_socket(&pb), c = udp_socket(&pc);
+	uint16_t	 pa, pb, pc, dport = dproc_free_port();
+	int		 a = dproc_udp_socket(&pa), b = dproc_udp_socket(&pb), c = dproc_udp_socket(&pc);
 	char		 name[96], expect[160];
 	int		 nfd = notify_socket(name, sizeof(name));
 	const char	*args[] = { "--config", NULL, NULL };
@@ -567,7 +505,7 @@ START_TEST(test_sighup_reloads_log_level_and_seeds)
 	    (unsigned)dport, (unsigned)pa);
 	pid = spawn(&t, name, args);
 	if (!wait_notify(nfd, "READY=1", 5000) || !got_syn(a, 5000)) {
-		kill_hard(pid);
+		dproc_kill_hard(pid);
 		ck_abort_msg("daemon not up: %s", slurp(t.err));
 	}
 	ck_assert(!got_syn(b, 300));			/* b is not a seed yet */
@@ -609,7 +547,7 @@ START_TEST(test_sighup_reloads_log_level_and_seeds)
 	ck_assert(wait_text(t.err, ":2: bogus: unknown option; the running configuration is unchanged",
 	    5000));
 	ck_assert(got_syn(b, 5000));
-	ck_assert_int_eq(wait_exit(pid, 0), -1);	/* still running */
+	ck_assert_int_eq(dproc_wait_exit(pid, 0), -1);	/* still running */
 	stop_daemon(pid);
 	close(a);
 	close(b);
@@ -623,7 +561,7 @@ START_TEST(test_port_taken_exits_1)
 {
 	struct tmp	 t;
 	uint16_t	 port;
-	int		 fd = udp_socket(&port);
+	int		 fd = dproc_udp_socket(&port);
 	char		 listen[32];
 	const char	*args[] = { "--listen", listen, "--control-socket", "none", NULL };
 	pid_t		 pid;
@@ -632,7 +570,7 @@ START_TEST(test_port_taken_exits_1)
 	tmp_init(&t);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
 	pid = spawn(&t, NULL, args);
-	ck_assert_int_eq(wait_exit(pid, 5000), 1);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 1);
 	err = slurp(t.err);
 	ck_assert_ptr_nonnull(strstr(err, "cannot listen on"));
 	free(err);
@@ -650,10 +588,10 @@ START_TEST(test_control_socket_failure_exits_1)
 	char		*err;
 
 	tmp_init(&t);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)free_port());
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)dproc_free_port());
 	snprintf(sock, sizeof(sock), "%s/no-such-dir/chitchatd.sock", t.dir);
 	pid = spawn(&t, NULL, args);
-	ck_assert_int_eq(wait_exit(pid, 5000), 1);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 1);
 	err = slurp(t.err);
 	ck_assert_msg(strstr(err, "error: control socket: ") != NULL, "%s", err);
 	free(err);
@@ -716,7 +654,7 @@ START_TEST(test_required_key_gates_the_published_live_set)
 	bool		 ready = false;
 
 	tmp_init(&t);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)free_port());
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)dproc_free_port());
 	snprintf(sock, sizeof(sock), "%s/chitchatd.sock", t.dir);
 	pid = spawn(&t, NULL, args);
 	fd = control_connect(sock, 5000);

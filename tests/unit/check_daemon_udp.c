@@ -22,54 +22,16 @@
 #include <unistd.h>
 
 #include "cc_wire.h"
+#include "daemonproc.h"
 #include "testutil.h"
 
 extern char **environ;
 
-static char daemon_path[PATH_MAX + 16];
-
-/* <builddir>/tests/unit/check_daemon_udp -> <builddir>/chitchatd */
+/* Finds <build>/chitchatd once, in the runner (see daemonproc.h). */
 static void
 find_daemon(void)
 {
-	char	self[PATH_MAX];
-	ssize_t	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char	*p;
-
-	ck_assert_int_gt(n, 0);
-	self[n] = '\0';
-	for (int i = 0; i < 3 && (p = strrchr(self, '/')) != NULL; i++)
-		*p = '\0';
-	snprintf(daemon_path, sizeof(daemon_path), "%s/chitchatd", self);
-	ck_assert_msg(access(daemon_path, X_OK) == 0, "no daemon at %s", daemon_path);
-}
-
-/* A UDP socket bound to 127.0.0.1 on a free port. */
-static int
-udp_socket(uint16_t *port)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-static uint16_t
-free_port(void)
-{
-	uint16_t	port;
-	int		fd = udp_socket(&port);
-
-	close(fd);
-	return port;
+	(void)dproc_daemon_path();
 }
 
 static pid_t
@@ -82,7 +44,7 @@ start_daemon(uint16_t port, const char *extra_arg1, const char *extra_arg2)
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
 	snprintf(node, sizeof(node), "node-%u", (unsigned)port);
-	argv[argc++] = daemon_path;
+	argv[argc++] = (char *)dproc_daemon_path();
 	argv[argc++] = (char *)"--node-id";
 	argv[argc++] = node;
 	argv[argc++] = (char *)"--listen";
@@ -98,35 +60,22 @@ start_daemon(uint16_t port, const char *extra_arg1, const char *extra_arg2)
 	if (extra_arg2 != NULL)
 		argv[argc++] = (char *)extra_arg2;
 	argv[argc] = NULL;
-	ck_assert_int_eq(posix_spawn(&pid, daemon_path, NULL, NULL, argv, environ), 0);
+	ck_assert_int_eq(posix_spawn(&pid, dproc_daemon_path(), NULL, NULL, argv, environ), 0);
 	return pid;
 }
 
-/* Exit status of pid within timeout_ms, or -1 if still running. */
-static int
-wait_exit(pid_t pid, int timeout_ms)
-{
-	int status;
-
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(10000);
-	}
-	return -1;
-}
-
+/* SIGTERM: exit 0 (under ASan, also no leak or error report). */
 static void
 stop_daemon(pid_t pid)
 {
+	int status;
+
 	kill(pid, SIGTERM);
-	if (wait_exit(pid, 5000) == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		ck_abort_msg("daemon did not exit within 5 s of SIGTERM");
+	if ((status = dproc_wait_exit(pid, DPROC_EXIT_MS)) == -1) {
+		dproc_kill_hard(pid);
+		ck_abort_msg("daemon did not exit within %d ms of SIGTERM", DPROC_EXIT_MS);
 	}
+	ck_assert_msg(status == 0, "daemon exited with status %d after SIGTERM", status);
 }
 
 static void
@@ -219,8 +168,8 @@ wait_ready(int fd, uint16_t port, uint16_t daemon_port)
 
 START_TEST(test_I2_syn_gets_syn_ack_from_daemon_address)
 {
-	uint16_t	port, dport = free_port(), from = 0;
-	int		fd = udp_socket(&port);
+	uint16_t	port, dport = dproc_free_port(), from = 0;
+	int		fd = dproc_udp_socket(&port);
 	pid_t		pid = start_daemon(dport, NULL, NULL);
 	struct cc_wbuf	w;
 	struct cc_msg	m;
@@ -250,8 +199,8 @@ END_TEST
 
 START_TEST(test_I3_other_cluster_gets_bad_cluster)
 {
-	uint16_t	port, dport = free_port();
-	int		fd = udp_socket(&port);
+	uint16_t	port, dport = dproc_free_port();
+	int		fd = dproc_udp_socket(&port);
 	pid_t		pid = start_daemon(dport, NULL, NULL);
 	struct cc_wbuf	w;
 	struct cc_msg	m;
@@ -269,8 +218,8 @@ END_TEST
 
 START_TEST(test_I4_seed_receives_syn_at_startup)
 {
-	uint16_t	port, dport = free_port();
-	int		fd = udp_socket(&port);
+	uint16_t	port, dport = dproc_free_port();
+	int		fd = dproc_udp_socket(&port);
 	char		seed[64];
 	pid_t		pid;
 	struct cc_msg	m;
@@ -293,8 +242,8 @@ START_TEST(test_A8_junk_dropped_then_valid_syn_answered)
 {
 	static const uint8_t	junk[] = { 'j', 'u', 'n', 'k' };
 	static const uint8_t	type255[] = { 0x53, 0xb0, 0x00, 0xff };
-	uint16_t		port, dport = free_port();
-	int			fd = udp_socket(&port);
+	uint16_t		port, dport = dproc_free_port();
+	int			fd = dproc_udp_socket(&port);
 	pid_t			pid = start_daemon(dport, NULL, NULL);
 	struct cc_wbuf		w;
 	struct cc_msg		m;
@@ -324,7 +273,7 @@ START_TEST(test_A8_junk_dropped_then_valid_syn_answered)
 	ck_assert_msg(answered, "no SYN-ACK after the garbage flood");
 	cc_msg_clear(&m);
 	cc_wbuf_clear(&w);
-	ck_assert_int_eq(wait_exit(pid, 0), -1);	/* still running */
+	ck_assert_int_eq(dproc_wait_exit(pid, 0), -1);	/* still running */
 	stop_daemon(pid);
 	close(fd);
 }
@@ -332,26 +281,26 @@ END_TEST
 
 START_TEST(test_I10_sigterm_exits_zero)
 {
-	uint16_t	port, dport = free_port();
-	int		fd = udp_socket(&port);
+	uint16_t	port, dport = dproc_free_port();
+	int		fd = dproc_udp_socket(&port);
 	pid_t		pid = start_daemon(dport, NULL, NULL);
 
 	wait_ready(fd, port, dport);
 	kill(pid, SIGTERM);
-	ck_assert_int_eq(wait_exit(pid, 5000), 0);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 0);
 	close(fd);
 }
 END_TEST
 
 START_TEST(test_I12_second_bind_on_same_port_fails)
 {
-	uint16_t	port, dport = free_port();
-	int		fd = udp_socket(&port);
+	uint16_t	port, dport = dproc_free_port();
+	int		fd = dproc_udp_socket(&port);
 	pid_t		first = start_daemon(dport, NULL, NULL), second;
 
 	wait_ready(fd, port, dport);
 	second = start_daemon(dport, NULL, NULL);
-	ck_assert_int_eq(wait_exit(second, 5000), 1);
+	ck_assert_int_eq(dproc_wait_exit(second, 5000), 1);
 	stop_daemon(first);
 	close(fd);
 }
@@ -359,17 +308,17 @@ END_TEST
 
 START_TEST(test_daemon_bad_option_exits_2)
 {
-	uint16_t	dport = free_port();
+	uint16_t	dport = dproc_free_port();
 	pid_t		pid = start_daemon(dport, "--gossip-interval", "soon");
 
-	ck_assert_int_eq(wait_exit(pid, 5000), 2);
+	ck_assert_int_eq(dproc_wait_exit(pid, 5000), 2);
 }
 END_TEST
 
 START_TEST(test_two_daemons_converge_over_udp)
 {
-	uint16_t	port, a = free_port(), b = free_port();
-	int		fd = udp_socket(&port);
+	uint16_t	port, a = dproc_free_port(), b = dproc_free_port();
+	int		fd = dproc_udp_socket(&port);
 	char		seed[64];
 	pid_t		pa = start_daemon(a, "--set", "role=first"), pb;
 	struct cc_wbuf	w;
