@@ -1062,6 +1062,36 @@ START_TEST(test_sigterm_exits_0_and_removes_the_socket)
 }
 END_TEST
 
+/* Two daemons on [::1] (IPv6 gossip and advertise addresses) find each other. */
+START_TEST(test_ipv6_daemons_converge)
+{
+	struct dproc	 a, b;
+	struct ctlc	*ca, *cb;
+	char		 la[64], lb[64];
+	const char	*aa[] = { "--listen", la, NULL };
+	const char	*ba[] = { "--listen", lb, "--seed", la, NULL };
+	json_t		*m;
+
+	snprintf(la, sizeof(la), "[::1]:%u", (unsigned)dproc_free_port());
+	snprintf(lb, sizeof(lb), "[::1]:%u", (unsigned)dproc_free_port());
+	start_node(&a, "v6-a", NULL, aa);
+	start_node(&b, "v6-b", NULL, ba);
+	ca = ctlc_open(a.sock);
+	cb = ctlc_open(b.sock);
+	wait_live(ca, &a, 2);
+	wait_live(cb, &b, 2);
+	m = member(cb, "v6-a");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(ctlc_str(m, "address"), la);
+	ck_assert_str_eq(ctlc_str(m, "status"), "live");
+	json_decref(m);
+	ctlc_close(ca);
+	ctlc_close(cb);
+	dproc_stop(&a);
+	dproc_stop(&b);
+}
+END_TEST
+
 static Suite *
 cluster_suite(void)
 {
@@ -1082,6 +1112,7 @@ cluster_suite(void)
 	tcase_add_test(tc, test_subscriber_that_never_reads_lags_and_is_closed);
 	tcase_add_test(tc, test_200_garbage_datagrams_are_counted_and_dropped);
 	tcase_add_test(tc, test_sigterm_exits_0_and_removes_the_socket);
+	tcase_add_test(tc, test_ipv6_daemons_converge);
 	suite_add_tcase(s, tc);
 	return s;
 }
