@@ -5,8 +5,8 @@
 #   make check      install missing packages, build, run every test, plain and
 #                   under ASan+UBSan (build/san)
 #   make bench      engine benchmarks (bench/)
-#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, systemd unit,
-#                   sysusers.d file, /etc/chitchatd/chitchatd.conf if absent)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash completion,
+#                   systemd unit, sysusers.d file, /etc/chitchatd/chitchatd.conf if absent)
 #   make SANITIZE=address,undefined BUILD=build/san ...   sanitizer build
 
 BUILD    ?= build
@@ -14,6 +14,7 @@ PREFIX   ?= /usr/local
 SYSCONFDIR     ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 SANITIZE ?=
 CC       ?= gcc
 
@@ -137,6 +138,8 @@ install: all
 		for m in docs/*.5; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man5/; done; \
 		for m in docs/*.8; do [ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8/; done; \
 	fi; true
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 ctl/chitchatctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/chitchatctl
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/chitchatd
 	sed -e 's|/usr/local/sbin/chitchatd|$(PREFIX)/sbin/chitchatd|' \
 	    -e 's|/etc/chitchatd/|$(SYSCONFDIR)/chitchatd/|' \

@@ -22,6 +22,13 @@
 /* Version carried by `hello`; bumped only by incompatible changes. */
 #define CC_CTL_PROTOCOL		1
 
+/*
+ * Where chitchatd listens unless told otherwise (--control-socket), and
+ * where chitchatctl looks unless told otherwise (--socket,
+ * CHITCHATD_SOCKET); daemon/ccd.h's CCD_DEFAULT_SOCKET is this one.
+ */
+#define CC_CTL_DEFAULT_SOCKET	"/run/chitchatd/chitchatd.sock"
+
 /* Notification methods sent by the daemon. */
 #define CC_CTL_KEY_CHANGED	"key_changed"
 #define CC_CTL_KEYS_RESET	"keys_reset"

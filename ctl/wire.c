@@ -58,28 +58,6 @@ write_out(const char *s)
 	return CTL_EXIT_OK;
 }
 
-static int
-wire_parse_opts(const struct ctl_command *cmd, int argc, char **argv,
-    bool decode, struct wire_opts *o)
-{
-	int i;
-
-	memset(o, 0, sizeof(*o));
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--raw") == 0)
-			o->raw = true;
-		else if (decode && strcmp(argv[i], "--pretty") == 0)
-			o->pretty = true;
-		else if (decode && strcmp(argv[i], "--type") == 0 &&
-		    i + 1 < argc)
-			o->type = argv[++i];
-		else
-			return ctl_usage_error(cmd, "wire: bad argument: %s",
-			    argv[i]);
-	}
-	return CTL_EXIT_OK;
-}
-
 static json_t *
 wire_decode_bytes(const struct wire_opts *o, const uint8_t *p, size_t n,
     const char **why)
@@ -204,23 +182,39 @@ out:
 	return rc;
 }
 
-int
-cmd_wire(struct ctl *ctl, int argc, char **argv)
+static void
+wire_opts_of(const struct ctl *ctl, struct wire_opts *o)
 {
-	const struct ctl_command	*cmd = ctl_command_find("wire");
-	struct wire_opts		 o;
-	bool				 decode;
-	int				 rc;
+	memset(o, 0, sizeof(*o));
+	o->raw = ctl_has(ctl, "raw");
+	o->pretty = ctl_has(ctl, "pretty");
+	o->type = ctl_opt(ctl, "type");
+}
 
-	(void)ctl;
-	if (strcmp(argv[1], "decode") == 0)
-		decode = true;
-	else if (strcmp(argv[1], "encode") == 0)
-		decode = false;
-	else
-		return ctl_usage_error(cmd, "wire: unknown subcommand: %s",
-		    argv[1]);
-	if ((rc = wire_parse_opts(cmd, argc, argv, decode, &o)) != CTL_EXIT_OK)
-		return rc;
-	return decode ? wire_decode(cmd, &o) : wire_encode(&o);
+int
+cmd_wire_check(struct ctl *ctl)
+{
+	const char *sub = ctl->args[0];
+
+	if (strcmp(sub, "decode") != 0 && strcmp(sub, "encode") != 0)
+		return ctl_usage_error(ctl->cmd, "wire: unknown subcommand: %s",
+		    sub);
+	if (strcmp(sub, "encode") == 0 && ctl_has(ctl, "pretty"))
+		return ctl_usage_error(ctl->cmd,
+		    "wire encode: --pretty is for decode");
+	if (strcmp(sub, "encode") == 0 && ctl_has(ctl, "type"))
+		return ctl_usage_error(ctl->cmd,
+		    "wire encode: --type is for decode");
+	return CTL_EXIT_OK;
+}
+
+int
+cmd_wire(struct ctl *ctl)
+{
+	struct wire_opts o;
+
+	wire_opts_of(ctl, &o);
+	if (strcmp(ctl->args[0], "decode") == 0)
+		return wire_decode(ctl->cmd, &o);
+	return wire_encode(&o);
 }

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "cc.h"
+#include "cc_ctlproto.h"
 #include "cc_version.h"
 #include "gossip.h"
 
@@ -31,7 +32,7 @@
 
 #define CCD_DEFAULT_LISTEN		"127.0.0.1:7280"
 #define CCD_DEFAULT_CLUSTER		"default-cluster"
-#define CCD_DEFAULT_SOCKET		"/run/chitchatd/chitchatd.sock"
+#define CCD_DEFAULT_SOCKET		CC_CTL_DEFAULT_SOCKET	/* shared with chitchatctl */
 #define CCD_DEFAULT_MAX_LINE		(1024 * 1024)		/* bytes per request line */
 #define CCD_DEFAULT_MAX_CLIENTS		256
 #define CCD_DEFAULT_MAX_OUTPUT		(4 * 1024 * 1024)	/* queued bytes per client */
