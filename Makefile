@@ -4,6 +4,8 @@
 #   make run        install missing packages, build, run the daemon in the foreground
 #   make check      install missing packages, build, run every test, plain and
 #                   under ASan+UBSan (build/san)
+#   make e2e        the real-network fault tests alone (tests/e2e/, root; network
+#                   namespaces), E2E="partition churn" for some scenarios only
 #   make bench      engine benchmarks (bench/)
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash completion,
 #                   systemd unit, sysusers.d file, /etc/chitchatd/chitchatd.conf if absent)
@@ -64,10 +66,14 @@ DTEST_SRCS   := $(wildcard tests/daemon/check_*.c)
 DTEST_BINS   := $(DTEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 DAEMON_LIB_OBJS := $(filter-out $(BUILD)/obj/daemon/chitchatd.o,$(DAEMON_OBJS))
 
+# The e2e helpers (tests/e2e/*.c): plain programs, no Check, no engine library.
+E2E_SRCS := $(wildcard tests/e2e/*.c)
+E2E_BINS := $(E2E_SRCS:tests/%.c=$(BUILD)/tests/%)
+
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check tests test-run bench install clean lint
+.PHONY: all deps run check tests test-run e2e bench install clean lint
 all: $(BUILD)/chitchatd $(BUILD)/chitchatctl $(LIB)
 
 deps:
@@ -101,11 +107,15 @@ $(BUILD)/tests/daemon/%: $(BUILD)/obj/tests/daemon/%.o $(SUPPORT_OBJS) $(DAEMON_
 	$(CC) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJS) $(DAEMON_LIB_OBJS) $(LIB) \
 		$(TEST_LDLIBS) $(call pc_libs,$(PKG_DAEMON)) $(LIB_LDLIBS)
 
+$(BUILD)/tests/e2e/%: $(BUILD)/obj/tests/e2e/%.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $<
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LIB_LDLIBS)
 
-tests: $(TEST_BINS) $(DTEST_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
+tests: $(TEST_BINS) $(DTEST_BINS) $(E2E_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
 
 # The whole suite: plain build, then the same tests under ASan+UBSan.
 check: deps
@@ -116,6 +126,12 @@ check: deps
 # One build's tests only (make test-run BUILD=build).
 test-run: tests
 	sh tests/run.sh $(BUILD)
+
+# The e2e scenarios alone, against this build (tests/run.sh runs them too,
+# for the plain build).
+e2e: deps
+	$(MAKE) all $(E2E_BINS)
+	bash tests/e2e/run.sh $(BUILD) $(E2E)
 
 bench: deps
 	$(MAKE) $(BENCH_BINS)

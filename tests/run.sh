@@ -2,8 +2,40 @@
 # Runs every test binary of the given build directories and prints one
 # closing line "N passed, N failed" over all of them (Check counts each
 # test case). Exits non-zero if any test failed or a binary crashed.
+# For the first build directory that is not a sanitizer build (*san*), it
+# also runs the real-network fault tests once (tests/e2e/run.sh, which
+# skips itself with a reason when the machine cannot run them; set
+# CHITCHAT_E2E=0 to skip them) and adds each scenario to the counts; an e2e
+# run without its closing "e2e: N passed, N failed" line counts as failed.
 set -u
-passed=0; failed=0; bad=0
+passed=0; failed=0; bad=0; e2e_done=0
+e2e_dir=$(dirname "$0")/e2e
+
+run_e2e() {
+	if [ "${CHITCHAT_E2E:-1}" = 0 ]; then
+		echo "e2e: skipped: CHITCHAT_E2E=0" >&2
+		return
+	fi
+	e2e_out=$(mktemp); e2e_rc=$(mktemp)
+	{ bash "$e2e_dir/run.sh" "$1" 2>&1; echo $? >"$e2e_rc"; } | tee "$e2e_out" >&2
+	rc=$(cat "$e2e_rc"); rc=${rc:-1}
+	rm -f "$e2e_rc"
+	line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' "$e2e_out" | tail -n 1)
+	skipped=$(grep -c '^e2e: skipped: ' "$e2e_out")
+	rm -f "$e2e_out"
+	if [ -n "$line" ]; then
+		n=$(echo "$line" | sed -E 's/^e2e: ([0-9]+) passed.*/\1/')
+		f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+		passed=$((passed + n)); failed=$((failed + f))
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && bad=$((bad + 1))
+	elif [ "$skipped" -gt 0 ] && [ "$rc" -eq 0 ]; then
+		:
+	else
+		echo "run: $e2e_dir/run.sh: no e2e summary (exit $rc)" >&2
+		bad=$((bad + 1))
+	fi
+}
+
 for dir in "$@"; do
 	for t in "$dir"/tests/unit/check_* "$dir"/tests/sim/check_* "$dir"/tests/daemon/check_*; do
 		[ -x "$t" ] || continue
@@ -21,6 +53,10 @@ for dir in "$@"; do
 		passed=$((passed + n - f - e)); failed=$((failed + f + e))
 		[ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ] && bad=$((bad + 1))
 	done
+	case "$dir" in
+	*san*) ;;
+	*) [ "$e2e_done" -eq 0 ] && { e2e_done=1; run_e2e "$dir"; } ;;
+	esac
 done
 failed=$((failed + bad))
 echo "$passed passed, $failed failed"
