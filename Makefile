@@ -6,7 +6,13 @@
 #                   under ASan+UBSan (build/san)
 #   make e2e        the real-network fault tests alone (tests/e2e/, root; network
 #                   namespaces), E2E="partition churn" for some scenarios only
-#   make bench      engine benchmarks (bench/)
+#   make bench      benchmarks (bench/): engine, control socket, cluster of N
+#                   chitchatd vs N Serf agents (installs serf, python3-msgpack);
+#                   writes bench/results/latest.md (~12 min). BENCH_QUICK=1: ~30 s
+#                   (N=10 only, one run); make bench-quick is the same.
+#   make fuzz       libFuzzer targets (tests/fuzz/, clang) built into build/fuzz,
+#                   each run FUZZ_SECONDS (default 60) from its seed corpus;
+#                   make check runs a short smoke of each (FUZZ_SMOKE_SECONDS)
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash completion,
 #                   systemd unit, sysusers.d file, /etc/chitchatd/chitchatd.conf if absent)
 #   make SANITIZE=address,undefined BUILD=build/san ...   sanitizer build
@@ -36,6 +42,10 @@ LDFLAGS  += -Wl,-z,relro -Wl,-z,now
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+# The fuzz build (make fuzz-build): every object gets libFuzzer's coverage.
+ifneq ($(FUZZ),)
+CFLAGS  += -fsanitize=fuzzer-no-link
 endif
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
@@ -70,10 +80,19 @@ DAEMON_LIB_OBJS := $(filter-out $(BUILD)/obj/daemon/chitchatd.o,$(DAEMON_OBJS))
 E2E_SRCS := $(wildcard tests/e2e/*.c)
 E2E_BINS := $(E2E_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+# The libFuzzer targets (tests/fuzz/*.c), built with clang in their own
+# build directory, FUZZ_BUILD, under ASan+UBSan.
+FUZZ_TARGETS := fuzz_decode fuzz_apply fuzz_ctl_line
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check tests test-run e2e bench install clean lint
+.PHONY: all deps run check tests test-run e2e bench bench-quick install clean lint \
+	fuzz fuzz-build fuzz-bins
 all: $(BUILD)/chitchatd $(BUILD)/chitchatctl $(LIB)
 
 deps:
@@ -117,11 +136,41 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 
 tests: $(TEST_BINS) $(DTEST_BINS) $(E2E_BINS) $(BUILD)/chitchatctl $(BUILD)/chitchatd
 
+# ---- fuzzing -----------------------------------------------------------------
+# fuzz-bins runs inside the fuzz build (BUILD=$(FUZZ_BUILD) CC=clang FUZZ=1).
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/%)
+
+$(BUILD)/fuzz_decode $(BUILD)/fuzz_apply: $(BUILD)/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LIB_LDLIBS)
+
+$(BUILD)/fuzz_ctl_line: $(BUILD)/obj/tests/fuzz/fuzz_ctl_line.o $(DAEMON_LIB_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(DAEMON_LIB_OBJS) $(LIB) \
+		$(call pc_libs,$(PKG_DAEMON)) $(LIB_LDLIBS)
+
+# Builds the targets if clang links libFuzzer here; says why not otherwise.
+fuzz-build:
+	@if printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1; then \
+		$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) FUZZ=1 SANITIZE=address,undefined \
+		    OPT="-O1 -g" fuzz-bins; \
+	else \
+		echo "fuzz: $(FUZZ_CC) -fsanitize=fuzzer does not link here (install clang and its" \
+		    "libFuzzer runtime: make fuzz does)" >&2; \
+	fi
+
+# Each target for FUZZ_SECONDS from its seed corpus (build/fuzz/corpus/).
+fuzz:
+	@sh scripts/deps.sh
+	$(MAKE) fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # The whole suite: plain build, then the same tests under ASan+UBSan.
 check: deps
 	$(MAKE) all tests
 	$(MAKE) BUILD=build/san SANITIZE=address,undefined OPT="-O1 -g" tests
-	sh tests/run.sh build build/san
+	$(MAKE) fuzz-build
+	CHITCHAT_FUZZ_BUILD=$(FUZZ_BUILD) CHITCHAT_FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) \
+		sh tests/run.sh build build/san
 
 # One build's tests only (make test-run BUILD=build).
 test-run: tests
@@ -133,9 +182,16 @@ e2e: deps
 	$(MAKE) all $(E2E_BINS)
 	bash tests/e2e/run.sh $(BUILD) $(E2E)
 
+# The benchmark's own packages (Serf, to compare with, and the msgpack module
+# its RPC client needs) are not part of the default deps of make check.
+BENCH_QUICK ?=
 bench: deps
-	$(MAKE) $(BENCH_BINS)
-	sh bench/run.sh $(BUILD)
+	@CHITCHAT_EXTRA_PKGS="serf python3-msgpack" sh scripts/deps.sh
+	$(MAKE) all $(BENCH_BINS)
+	sh bench/run.sh $(BUILD) $(if $(BENCH_QUICK),--quick)
+
+bench-quick:
+	$(MAKE) bench BENCH_QUICK=1
 
 # The control socket goes next to the build (the default is under /run,
 # which systemd's RuntimeDirectory= creates); RUN_ARGS may override it.

@@ -142,7 +142,24 @@ struct cc_config {
 	 * cluster may still exceed it, up to the hard 65,507 cap.
 	 */
 	size_t			 max_datagram;
+	/*
+	 * Limits on the state a peer can make us hold (docs/ENGINE.md,
+	 * "Limits against a hostile peer"); 0 means the default. max_nodes
+	 * counts every replica, self included: past it, digests create no
+	 * new replica. max_keys_per_node caps the entries (tombstones
+	 * included) of one replica; max_state_bytes caps the key and value
+	 * bytes of all remote replicas together. Past either, a node delta
+	 * stops at the first entry that would break it. Own-node writes
+	 * through the API and cc_engine_reset_node_state() are not limited.
+	 */
+	size_t			 max_nodes;		/* 10,000 */
+	size_t			 max_keys_per_node;	/* 100,000 */
+	uint64_t		 max_state_bytes;	/* 256 MiB */
 };
+
+#define CC_DEFAULT_MAX_NODES		10000
+#define CC_DEFAULT_MAX_KEYS_PER_NODE	100000
+#define CC_DEFAULT_MAX_STATE_BYTES	(256ULL * 1024 * 1024)
 
 /* Fills a config with defaults (test defaults of §7.1, real FD defaults). */
 void	cc_config_default(struct cc_config *);
@@ -227,6 +244,14 @@ cc_mtime_t cc_engine_tick(struct cc_engine *);
 /* Sends one SYN to addr now (no heartbeat bump, no liveness update). */
 int	cc_engine_gossip(struct cc_engine *, const struct cc_addr *);
 
+/*
+ * Changes the hostile-peer limits (cc_config's max_nodes, max_keys_per_node,
+ * max_state_bytes; 0 means the default). State already held is kept even
+ * if over a lowered limit; only growth is refused.
+ */
+void	cc_engine_set_limits(struct cc_engine *, size_t max_nodes,
+	    size_t max_keys_per_node, uint64_t max_state_bytes);
+
 /* Replaces the seed set (copied). */
 int	cc_engine_set_seeds(struct cc_engine *, const struct cc_addr *, size_t);
 
@@ -260,6 +285,8 @@ const struct cc_node	*cc_engine_node(const struct cc_engine *, const struct cc_i
 const struct cc_node	*cc_engine_node_first(const struct cc_engine *);
 const struct cc_node	*cc_engine_node_next(const struct cc_engine *, const struct cc_node *);
 size_t			 cc_engine_num_nodes(const struct cc_engine *);
+/* Key and value bytes held for remote replicas (what max_state_bytes caps). */
+uint64_t		 cc_engine_state_bytes(const struct cc_engine *);
 
 enum cc_liveness {
 	CC_LIVENESS_SELF,
@@ -329,6 +356,10 @@ struct cc_stats {
 	uint64_t	empty_delta_budget;	/* SYN-ACK budget < 100 */
 	uint64_t	nodes_gced;
 	uint64_t	kvs_gced;
+	/* hostile-peer limits (struct cc_config): refusals */
+	uint64_t	limit_nodes_refused;	/* digest entries that would add a replica */
+	uint64_t	limit_keys_refused;	/* node deltas cut at max_keys_per_node */
+	uint64_t	limit_bytes_refused;	/* node deltas cut at max_state_bytes */
 };
 
 const struct cc_stats *cc_engine_stats(const struct cc_engine *);

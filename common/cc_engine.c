@@ -69,7 +69,18 @@ struct cc_engine {
 	struct cc_wbuf		 tx;
 	cc_mtime_t		 next_round;
 	struct cc_stats		 stats;
+	/* hostile-peer limits (cc.h) */
+	size_t			 max_nodes;
+	size_t			 max_keys;
+	uint64_t		 max_state_bytes;
+	uint64_t		 state_bytes;	/* key + value bytes of remote replicas */
+	bool			 warned[3];	/* per enum limit_kind */
+	cc_mtime_t		 warned_at[3];
 };
+
+#define LIMIT_WARN_INTERVAL_MS	60000
+
+enum limit_kind { LIMIT_NODES, LIMIT_KEYS, LIMIT_BYTES };
 
 static int
 cc_node_cmp(struct cc_node *a, struct cc_node *b)
@@ -240,6 +251,22 @@ cc_engine_gc_nodes_has(const struct cc_engine *e, const struct cc_id *id, uint64
 	return g != NULL;
 }
 
+/* One warning per limit per minute at most: a flood must not flood the log. */
+static void
+limit_warn(struct cc_engine *e, enum limit_kind k, const char *what, uint64_t limit)
+{
+	static const char *option[3] = { "max_nodes", "max_keys_per_node", "max_state_bytes" };
+	cc_mtime_t now = now_of(e);
+
+	if (e->warned[k] && now.ms - e->warned_at[k].ms < LIMIT_WARN_INTERVAL_MS)
+		return;
+	e->warned[k] = true;
+	e->warned_at[k] = now;
+	engine_log(e, CC_LOG_WARN, "limit reached: %s refused (%s %llu; "
+	    "further refusals are counted, not logged, for a minute)", what, option[k],
+	    (unsigned long long)limit);
+}
+
 static struct cc_node *
 node_create(struct cc_engine *e, const struct cc_id *id)
 {
@@ -249,6 +276,9 @@ node_create(struct cc_engine *e, const struct cc_id *id)
 	if ((n = cc_node_new(id)) == NULL)
 		return NULL;
 	n->engine = e;
+	/* remote replicas' entry bytes add up in state_bytes (max_state_bytes) */
+	if (!cc_id_is_equal(id, &e->self_id))
+		n->bytes_total = &e->state_bytes;
 	RB_INSERT(cc_node_tree, &e->nodes, n);
 	e->n_nodes++;
 	if ((g = gc_find(e, id)) != NULL)
@@ -262,7 +292,7 @@ node_destroy(struct cc_engine *e, struct cc_node *n)
 {
 	RB_REMOVE(cc_node_tree, &e->nodes, n);
 	e->n_nodes--;
-	cc_node_free(n);
+	cc_node_free(n);	/* its entries leave e->state_bytes */
 }
 
 struct cc_node *
@@ -306,6 +336,7 @@ cc_engine_new(const struct cc_config *cfg, const struct cc_env *env)
 	e->max_dgram = cfg->max_datagram == 0 || cfg->max_datagram > CC_MAX_DATAGRAM ?
 	    CC_MAX_DATAGRAM : cfg->max_datagram;
 	e->predicate_arg = cfg->predicate_arg;
+	cc_engine_set_limits(e, cfg->max_nodes, cfg->max_keys_per_node, cfg->max_state_bytes);
 	e->cluster_id_len = strlen(cfg->cluster_id);
 	if (cc_id_copy(&e->self_id, &cfg->self) == -1 ||
 	    (e->cluster_id = strdup(cfg->cluster_id)) == NULL ||
@@ -345,6 +376,15 @@ cc_engine_free(struct cc_engine *e)
 	free(e->cluster_id);
 	cc_id_clear(&e->self_id);
 	free(e);
+}
+
+void
+cc_engine_set_limits(struct cc_engine *e, size_t max_nodes, size_t max_keys,
+    uint64_t max_bytes)
+{
+	e->max_nodes = max_nodes != 0 ? max_nodes : CC_DEFAULT_MAX_NODES;
+	e->max_keys = max_keys != 0 ? max_keys : CC_DEFAULT_MAX_KEYS_PER_NODE;
+	e->max_state_bytes = max_bytes != 0 ? max_bytes : CC_DEFAULT_MAX_STATE_BYTES;
 }
 
 int
@@ -490,6 +530,11 @@ cc_engine_report_heartbeat(struct cc_engine *e, const struct cc_id *id, uint64_t
 		/* a recently GC'd node comes back only if it really moved on */
 		if ((g = gc_find(e, id)) != NULL && !(g->heartbeat < hb))
 			return;
+		if (e->n_nodes >= e->max_nodes) {
+			e->stats.limit_nodes_refused++;
+			limit_warn(e, LIMIT_NODES, "new node", e->max_nodes);
+			return;
+		}
 		if ((n = node_create(e, id)) == NULL)
 			return;
 	}
@@ -528,13 +573,25 @@ apply_delta(struct cc_engine *e, const struct cc_delta *delta)
 	for (size_t i = 0; i < delta->n; i++) {
 		const struct cc_node_delta	*nd = &delta->nodes[i];
 		struct cc_node			*n = node_find(e, &nd->id);
+		struct cc_node_limits		 lim;
 		enum cc_delta_status		 st;
 		bool				 reset;
 
 		if (n == NULL)
 			continue;	/* deltas never create nodes */
-		if (cc_node_apply_delta(n, nd, now, &reset, &st) == -1)
+		lim.max_keys = e->max_keys;
+		/* the byte cap is on remote replicas; self is never limited by it */
+		lim.max_bytes = n == e->self ? UINT64_MAX : e->max_state_bytes;
+		lim.other_bytes = n == e->self ? 0 : e->state_bytes - n->bytes;
+		if (cc_node_apply_delta_limited(n, nd, now, &lim, &reset, &st) == -1)
 			engine_log(e, CC_LOG_ERROR, "apply_delta: out of memory");
+		if (lim.hit == CC_LIMIT_KEYS) {
+			e->stats.limit_keys_refused++;
+			limit_warn(e, LIMIT_KEYS, "new key", e->max_keys);
+		} else if (lim.hit == CC_LIMIT_BYTES) {
+			e->stats.limit_bytes_refused++;
+			limit_warn(e, LIMIT_BYTES, "key-value bytes", e->max_state_bytes);
+		}
 		if (st == CC_DELTA_REJECT)
 			e->stats.node_deltas_rejected++;
 		if (reset) {
@@ -1021,6 +1078,12 @@ size_t
 cc_engine_num_nodes(const struct cc_engine *e)
 {
 	return e->n_nodes;
+}
+
+uint64_t
+cc_engine_state_bytes(const struct cc_engine *e)
+{
+	return e->state_bytes;
 }
 
 enum cc_liveness

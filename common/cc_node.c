@@ -74,6 +74,23 @@ cc_kv_is_valid(const char *key, size_t key_len, const char *value,
 
 /* ---- node lifecycle --------------------------------------------------- */
 
+/* Entry bytes, kept per node and in the engine's total (limits). */
+static void
+bytes_add(struct cc_node *n, uint64_t v)
+{
+	n->bytes += v;
+	if (n->bytes_total != NULL)
+		*n->bytes_total += v;
+}
+
+static void
+bytes_sub(struct cc_node *n, uint64_t v)
+{
+	n->bytes -= v;
+	if (n->bytes_total != NULL)
+		*n->bytes_total -= v;
+}
+
 struct cc_node *
 cc_node_new(const struct cc_id *id)
 {
@@ -104,6 +121,7 @@ cc_node_remove_entry(struct cc_node *n, struct cc_entry *e)
 	RB_REMOVE(cc_key_tree, &n->by_key, e);
 	RB_REMOVE(cc_version_tree, &n->by_version, e);
 	n->n_stored--;
+	bytes_sub(n, e->kv.key_len + e->kv.value_len);
 	if (e->kv.status != CC_STATUS_DELETED)
 		n->n_visible--;
 	if (e->kv.status != CC_STATUS_SET)
@@ -210,6 +228,8 @@ entry_update(struct cc_node *n, struct cc_entry *e, const char *value,
 		if ((v = dup_bytes(value, value_len)) == NULL)
 			return -1;
 		free((char *)e->kv.value);
+		bytes_sub(n, e->kv.value_len);
+		bytes_add(n, value_len);
 		e->kv.value = v;
 		e->kv.value_len = value_len;
 	}
@@ -253,6 +273,7 @@ entry_insert(struct cc_node *n, const char *key, size_t key_len,
 	RB_INSERT(cc_key_tree, &n->by_key, e);
 	RB_INSERT(cc_version_tree, &n->by_version, e);
 	n->n_stored++;
+	bytes_add(n, key_len + value_len);
 	if (status != CC_STATUS_DELETED)
 		n->n_visible++;
 	if (status != CC_STATUS_SET)
@@ -401,14 +422,52 @@ cc_node_check_delta(const struct cc_node *n, const struct cc_node_delta *nd)
 	return CC_DELTA_REJECT;
 }
 
+/*
+ * Whether storing kv would break a limit. Only a write counts: an entry
+ * the store primitive would ignore (not newer than the stored one) passes.
+ */
+static enum cc_limit_hit
+limit_check(const struct cc_node *n, const struct cc_kv_op *kv,
+    const struct cc_node_limits *lim)
+{
+	struct cc_entry	*e = cc_node_find(n, kv->key, kv->key_len);
+	uint64_t	 growth, held;
+
+	if (e != NULL && e->kv.version >= kv->version)
+		return CC_LIMIT_NONE;
+	if (e == NULL && n->n_stored >= lim->max_keys)
+		return CC_LIMIT_KEYS;
+	if (e == NULL)
+		growth = (uint64_t)kv->key_len + kv->value_len;
+	else
+		growth = kv->value_len > e->kv.value_len ?
+		    kv->value_len - e->kv.value_len : 0;
+	if (growth == 0)
+		return CC_LIMIT_NONE;
+	held = lim->other_bytes + n->bytes;
+	if (held > lim->max_bytes || growth > lim->max_bytes - held)
+		return CC_LIMIT_BYTES;
+	return CC_LIMIT_NONE;
+}
+
 int
 cc_node_apply_delta(struct cc_node *n, const struct cc_node_delta *nd,
     cc_mtime_t now, bool *reset, enum cc_delta_status *status_out)
+{
+	return cc_node_apply_delta_limited(n, nd, now, NULL, reset, status_out);
+}
+
+int
+cc_node_apply_delta_limited(struct cc_node *n, const struct cc_node_delta *nd,
+    cc_mtime_t now, struct cc_node_limits *lim, bool *reset,
+    enum cc_delta_status *status_out)
 {
 	enum cc_delta_status	 status = cc_node_check_delta(n, nd);
 	uint64_t		 floor;
 
 	*reset = false;
+	if (lim != NULL)
+		lim->hit = CC_LIMIT_NONE;
 	if (status_out != NULL)
 		*status_out = status;
 	if (status == CC_DELTA_REJECT)
@@ -427,6 +486,8 @@ cc_node_apply_delta(struct cc_node *n, const struct cc_node_delta *nd,
 		/* would bring back an entry we already purged */
 		if (kv->status != CC_STATUS_SET && kv->version <= n->last_gc_version)
 			continue;
+		if (lim != NULL && (lim->hit = limit_check(n, kv, lim)) != CC_LIMIT_NONE)
+			return 0;	/* max_version stays what the stored entries made it */
 		if (cc_node_store(n, kv->key, kv->key_len, kv->value, kv->value_len,
 		    kv->version, (enum cc_status)kv->status, now, false) == -1)
 			return -1;

@@ -67,6 +67,9 @@ struct cc_node {
 	size_t			 n_stored;
 	size_t			 n_visible;
 	size_t			 n_expiring;	/* DELETED or DELETE_AFTER_TTL */
+	uint64_t		 bytes;		/* key + value bytes of the entries */
+	uint64_t		*bytes_total;	/* also kept there (the engine's
+						 * remote total), or NULL */
 	/* failure detector (§5.3) */
 	struct cc_fd_window	*window;	/* NULL: never reported */
 	bool			 live;
@@ -125,6 +128,32 @@ enum cc_delta_status cc_node_check_delta(const struct cc_node *, const struct cc
  */
 int	cc_node_apply_delta(struct cc_node *, const struct cc_node_delta *,
 	    cc_mtime_t now, bool *reset, enum cc_delta_status *status);
+
+/* Limits on what one node delta may add (the engine's hostile-peer limits). */
+enum cc_limit_hit {
+	CC_LIMIT_NONE,
+	CC_LIMIT_KEYS,		/* a new key past max_keys */
+	CC_LIMIT_BYTES,		/* other_bytes + n->bytes would pass max_bytes */
+};
+
+struct cc_node_limits {
+	size_t			max_keys;	/* SIZE_MAX: none */
+	uint64_t		max_bytes;	/* UINT64_MAX: none */
+	uint64_t		other_bytes;	/* held by the other replicas */
+	enum cc_limit_hit	hit;		/* out */
+};
+
+/*
+ * The same, under limits (NULL: none). At the first entry that would
+ * write past a limit, application stops: limits->hit says which, the
+ * entries before it stay, and max_version is left at what the store
+ * primitive raised it to for them (never the delta's max_version), so the
+ * replica claims no version it does not hold and the sender resends the
+ * rest later (docs/ENGINE.md).
+ */
+int	cc_node_apply_delta_limited(struct cc_node *, const struct cc_node_delta *,
+	    cc_mtime_t now, struct cc_node_limits *, bool *reset,
+	    enum cc_delta_status *status);
 
 /* ---- cluster state: node map ordered by ChitchatId ----------------------- */
 

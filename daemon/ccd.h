@@ -59,6 +59,10 @@ struct ccd_config {
 	uint64_t	 marked_for_deletion_grace_period_ms;
 	struct cc_fd_config fd;
 	size_t		 max_datagram_size;	/* <= 65507 */
+	/* hostile-peer limits (struct cc_config) */
+	size_t		 max_nodes;
+	size_t		 max_keys_per_node;
+	uint64_t	 max_state_bytes;
 	/* keys */
 	struct ccd_kv	*initial;		/* --set, applied in order at start */
 	size_t		 n_initial;

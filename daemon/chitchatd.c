@@ -119,7 +119,8 @@ collect_restart(void *arg, const char *name)
 	int			 n;
 
 	if (strcmp(name, "log-level") == 0 || strcmp(name, "seed") == 0 ||
-	    r->used >= sizeof(r->buf))
+	    strcmp(name, "max-nodes") == 0 || strcmp(name, "max-keys-per-node") == 0 ||
+	    strcmp(name, "max-state-bytes") == 0 || r->used >= sizeof(r->buf))
 		return;
 	n = snprintf(r->buf + r->used, sizeof(r->buf) - r->used, "%s%s",
 	    r->used > 0 ? ", " : "", name);
@@ -178,6 +179,19 @@ reload(struct daemon *d)
 		}
 	} else
 		seeds_refresh(d->ccd.seeds);
+	if (next->max_nodes != cur->max_nodes || next->max_keys_per_node != cur->max_keys_per_node ||
+	    next->max_state_bytes != cur->max_state_bytes) {
+		log_info("limits: max-nodes %zu -> %zu, max-keys-per-node %zu -> %zu, "
+		    "max-state-bytes %llu -> %llu", cur->max_nodes, next->max_nodes,
+		    cur->max_keys_per_node, next->max_keys_per_node,
+		    (unsigned long long)cur->max_state_bytes,
+		    (unsigned long long)next->max_state_bytes);
+		cc_engine_set_limits(d->ccd.engine, next->max_nodes, next->max_keys_per_node,
+		    next->max_state_bytes);
+		cur->max_nodes = next->max_nodes;
+		cur->max_keys_per_node = next->max_keys_per_node;
+		cur->max_state_bytes = next->max_state_bytes;
+	}
 	memset(&restart, 0, sizeof(restart));
 	config_diff(cur, next, collect_restart, &restart);
 	if (restart.used > 0)

@@ -40,7 +40,8 @@
 enum opt_id {
 	O_NODE_ID, O_CLUSTER_ID, O_LISTEN, O_ADVERTISE, O_SEED, O_GENERATION,
 	O_GOSSIP_INTERVAL, O_PHI, O_WINDOW, O_MAX_INTERVAL, O_INITIAL_INTERVAL,
-	O_DEAD_GRACE, O_KV_GRACE, O_MAX_DATAGRAM, O_SET, O_REQUIRED_KEY,
+	O_DEAD_GRACE, O_KV_GRACE, O_MAX_DATAGRAM, O_MAX_NODES, O_MAX_KEYS,
+	O_MAX_STATE_BYTES, O_SET, O_REQUIRED_KEY,
 	O_CONTROL_SOCKET, O_CONTROL_MODE, O_CONTROL_GROUP, O_MAX_LINE,
 	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL,
 	O_N_SETTINGS,		/* the options above may appear in the file */
@@ -78,6 +79,12 @@ static const struct opt opts[O_N_OPTS] = {
 	    "deleted keys are purged after it (default: 2h)" },
 	[O_MAX_DATAGRAM] = { "max-datagram-size", "BYTES", false,
 	    "delta budget of the datagrams sent, 512 to 65507 (default: 65507)" },
+	[O_MAX_NODES] = { "max-nodes", "N", false,
+	    "node states held at most, self included; more from peers are refused (default: 10000)" },
+	[O_MAX_KEYS] = { "max-keys-per-node", "N", false,
+	    "keys held at most per remote node, tombstones included (default: 100000)" },
+	[O_MAX_STATE_BYTES] = { "max-state-bytes", "BYTES", false,
+	    "key and value bytes held at most for all remote nodes (default: 256M)" },
 	[O_SET] = { "set", "KEY=VALUE", true, "initial key of this node, repeatable" },
 	[O_REQUIRED_KEY] = { "required-key", "KEY", true,
 	    "a node counts as live only once it carries KEY, repeatable" },
@@ -546,6 +553,28 @@ set_option(struct load *l, enum opt_id id, const char *arg)
 		return set_duration(l, id, arg, &c->marked_for_deletion_grace_period_ms, false);
 	case O_MAX_DATAGRAM:
 		return set_size(l, id, arg, &c->max_datagram_size, 512, CC_MAX_DATAGRAM);
+	case O_MAX_NODES:
+		if (parse_u64(arg, 10000000, &v) == -1 || v == 0) {
+			fail(l, id, arg, "expected an integer from 1 to 10000000");
+			return -1;
+		}
+		c->max_nodes = (size_t)v;
+		return 0;
+	case O_MAX_KEYS:
+		if (parse_u64(arg, 100000000, &v) == -1 || v == 0) {
+			fail(l, id, arg, "expected an integer from 1 to 100000000");
+			return -1;
+		}
+		c->max_keys_per_node = (size_t)v;
+		return 0;
+	case O_MAX_STATE_BYTES:
+		if (config_parse_size(arg, &v) == -1 || v < 1024 || v > (1ULL << 40)) {
+			fail(l, id, arg, "expected a size from 1024 to %llu bytes (suffix k or M allowed)",
+			    1ULL << 40);
+			return -1;
+		}
+		c->max_state_bytes = v;
+		return 0;
 	case O_SET:
 		if ((eq = strchr(arg, '=')) == NULL) {
 			fail(l, id, arg, "expected KEY=VALUE");
@@ -841,6 +870,9 @@ set_defaults(struct ccd_config *c)
 	c->marked_for_deletion_grace_period_ms = 2ULL * 3600 * 1000;
 	c->fd = fd;
 	c->max_datagram_size = CC_MAX_DATAGRAM;
+	c->max_nodes = CC_DEFAULT_MAX_NODES;
+	c->max_keys_per_node = CC_DEFAULT_MAX_KEYS_PER_NODE;
+	c->max_state_bytes = CC_DEFAULT_MAX_STATE_BYTES;
 	c->control_socket = xstrdup(CCD_DEFAULT_SOCKET);
 	c->control_mode = 0660;
 	c->max_line = CCD_DEFAULT_MAX_LINE;
@@ -1029,6 +1061,10 @@ config_print(const struct ccd_config *c, FILE *f)
 	config_format_duration(c->marked_for_deletion_grace_period_ms, buf, sizeof(buf));
 	fprintf(f, "marked-for-deletion-grace-period = %s\n", buf);
 	fprintf(f, "max-datagram-size = %zu\n", c->max_datagram_size);
+	fprintf(f, "max-nodes = %zu\n", c->max_nodes);
+	fprintf(f, "max-keys-per-node = %zu\n", c->max_keys_per_node);
+	format_size(c->max_state_bytes, buf, sizeof(buf));
+	fprintf(f, "max-state-bytes = %s\n", buf);
 	if (c->n_initial == 0)
 		fprintf(f, "# set = (none)\n");
 	for (size_t i = 0; i < c->n_initial; i++) {
@@ -1103,6 +1139,9 @@ config_diff(const struct ccd_config *a, const struct ccd_config *b,
 	DIFF(a->marked_for_deletion_grace_period_ms != b->marked_for_deletion_grace_period_ms,
 	    O_KV_GRACE);
 	DIFF(a->max_datagram_size != b->max_datagram_size, O_MAX_DATAGRAM);
+	DIFF(a->max_nodes != b->max_nodes, O_MAX_NODES);
+	DIFF(a->max_keys_per_node != b->max_keys_per_node, O_MAX_KEYS);
+	DIFF(a->max_state_bytes != b->max_state_bytes, O_MAX_STATE_BYTES);
 	DIFF(kv_differs, O_SET);
 	DIFF(rk_differs, O_REQUIRED_KEY);
 	DIFF(str_differs(a->control_socket, b->control_socket), O_CONTROL_SOCKET);
@@ -1139,6 +1178,9 @@ config_engine(const struct ccd_config *c, struct cc_config *e)
 	e->marked_for_deletion_grace_period_ms = c->marked_for_deletion_grace_period_ms;
 	e->fd = c->fd;
 	e->max_datagram = c->max_datagram_size;
+	e->max_nodes = c->max_nodes;
+	e->max_keys_per_node = c->max_keys_per_node;
+	e->max_state_bytes = c->max_state_bytes;
 	e->seeds = NULL;
 	e->n_seeds = 0;
 	if (c->n_required_keys > 0) {

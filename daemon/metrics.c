@@ -145,6 +145,16 @@ metrics_format(struct ccd *ccd, size_t *len)
 	counter(f, "gossip_nodes_gced_total", "Dead nodes garbage-collected.", st->nodes_gced);
 	counter(f, "gossip_keys_gced_total", "Tombstones and TTL entries garbage-collected.",
 	    st->kvs_gced);
+	counter(f, "limit_nodes_refused_total",
+	    "Digest entries refused: a new node past max_nodes.", st->limit_nodes_refused);
+	counter(f, "limit_keys_refused_total",
+	    "Node deltas cut short: a new key past max_keys_per_node.", st->limit_keys_refused);
+	counter(f, "limit_bytes_refused_total",
+	    "Node deltas cut short: key and value bytes past max_state_bytes.",
+	    st->limit_bytes_refused);
+	gauge(f, "remote_state_bytes",
+	    "Key and value bytes held for remote nodes (what max_state_bytes caps).",
+	    cc_engine_state_bytes(ccd->engine));
 	counter(f, "gossip_socket_recv_errors_total", "UDP receive errors.",
 	    ccd->gossip.recv_errors);
 	counter(f, "gossip_socket_send_errors_total", "UDP send errors.",

@@ -8,6 +8,10 @@ PKGS="gcc make pkg-config libevent-dev libjansson-dev check libsubunit-dev libzs
 # the e2e tests (tests/e2e/): network namespaces, veths and a bridge
 # (iproute2), faults (nftables), JSON checks (python3)
 PKGS="$PKGS iproute2 nftables python3"
+# the fuzz targets (tests/fuzz/, make fuzz; make check runs a smoke of
+# each): clang and its libFuzzer runtime, which Debian ships apart
+# (libclang-rt-dev depends on the default clang's libclang-rt-N-dev)
+PKGS="$PKGS clang libclang-rt-dev"
 PKGS="$PKGS ${CHITCHAT_EXTRA_PKGS:-}"
 
 missing=""

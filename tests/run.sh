@@ -7,9 +7,41 @@
 # skips itself with a reason when the machine cannot run them; set
 # CHITCHAT_E2E=0 to skip them) and adds each scenario to the counts; an e2e
 # run without its closing "e2e: N passed, N failed" line counts as failed.
+# The same first build directory also gets the fuzz smoke (tests/fuzz/run.sh:
+# each libFuzzer target replays its regressions, then fuzzes for
+# CHITCHAT_FUZZ_SECONDS, default 5) from CHITCHAT_FUZZ_BUILD (default
+# DIR/fuzz, where make fuzz-build puts them); each target counts as one
+# test. Targets not built are skipped with a reason; CHITCHAT_FUZZ=0 skips.
 set -u
 passed=0; failed=0; bad=0; e2e_done=0
 e2e_dir=$(dirname "$0")/e2e
+fuzz_dir=$(dirname "$0")/fuzz
+
+run_fuzz() {
+	if [ "${CHITCHAT_FUZZ:-1}" = 0 ]; then
+		echo "fuzz: skipped: CHITCHAT_FUZZ=0" >&2
+		return
+	fi
+	fz_out=$(mktemp)
+	nice -n 10 sh "$fuzz_dir/run.sh" "${CHITCHAT_FUZZ_BUILD:-$1/fuzz}" \
+	    "${CHITCHAT_FUZZ_SECONDS:-5}" >"$fz_out" 2>&1
+	rc=$?
+	cat "$fz_out" >&2
+	line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$fz_out" | tail -n 1)
+	skipped=$(grep -c '^fuzz: skipped: ' "$fz_out")
+	rm -f "$fz_out"
+	if [ -n "$line" ]; then
+		n=$(echo "$line" | sed -E 's/^fuzz: ([0-9]+) passed.*/\1/')
+		f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+		passed=$((passed + n)); failed=$((failed + f))
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && bad=$((bad + 1))
+	elif [ "$skipped" -gt 0 ] && [ "$rc" -eq 0 ]; then
+		:
+	else
+		echo "run: $fuzz_dir/run.sh: no fuzz summary (exit $rc)" >&2
+		bad=$((bad + 1))
+	fi
+}
 
 run_e2e() {
 	if [ "${CHITCHAT_E2E:-1}" = 0 ]; then
@@ -55,7 +87,7 @@ for dir in "$@"; do
 	done
 	case "$dir" in
 	*san*) ;;
-	*) [ "$e2e_done" -eq 0 ] && { e2e_done=1; run_e2e "$dir"; } ;;
+	*) [ "$e2e_done" -eq 0 ] && { e2e_done=1; run_e2e "$dir"; run_fuzz "$dir"; } ;;
 	esac
 done
 failed=$((failed + bad))

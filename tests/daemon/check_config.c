@@ -391,6 +391,12 @@ START_TEST(test_bad_values_name_the_option)
 		{ "--max-datagram-size", "65508", "512 to 65507" },
 		{ "--max-datagram-size", "511", "512 to 65507" },
 		{ "--max-datagram-size", "64K1", "512 to 65507" },
+		{ "--max-nodes", "0", "1 to 10000000" },
+		{ "--max-nodes", "10000001", "1 to 10000000" },
+		{ "--max-keys-per-node", "0", "1 to 100000000" },
+		{ "--max-keys-per-node", "1k", "1 to 100000000" },
+		{ "--max-state-bytes", "1023", "1024 to" },
+		{ "--max-state-bytes", "1048577M", "1024 to" },
 		{ "--set", "novalue", "KEY=VALUE" },
 		{ "--set", "=v", "empty" },
 		{ "--set", "\xc3\xa9t\xc3\xa9=v", "non-ASCII" },
@@ -895,7 +901,7 @@ START_TEST(test_man_pages_document_every_option)
 		ck_assert_msg(strstr(man5, want) != NULL, "chitchatd.conf.5 lacks %s", want + 1);
 		n++;
 	}
-	ck_assert_int_eq(n, 23);
+	ck_assert_int_eq(n, 26);
 	free(printed);
 	free(man8);
 	free(man5);
@@ -953,6 +959,29 @@ START_TEST(test_example_config_lists_every_option_with_its_default)
 }
 END_TEST
 
+/* The hostile-peer limits: defaults, values, and into the engine's config. */
+START_TEST(test_limits_options)
+{
+	struct ccd_config	*c = load_ok(NULL, NULL);
+	struct cc_config	 e;
+
+	ck_assert_uint_eq(c->max_nodes, 10000);
+	ck_assert_uint_eq(c->max_keys_per_node, 100000);
+	ck_assert_uint_eq(c->max_state_bytes, 256ULL * 1024 * 1024);
+	config_free(c);
+	c = load_ok(NULL, "--max-nodes", "50", "--max-keys-per-node", "7",
+	    "--max-state-bytes", "64k", NULL);
+	ck_assert_uint_eq(c->max_nodes, 50);
+	ck_assert_uint_eq(c->max_keys_per_node, 7);
+	ck_assert_uint_eq(c->max_state_bytes, 65536);
+	config_engine(c, &e);
+	ck_assert_uint_eq(e.max_nodes, 50);
+	ck_assert_uint_eq(e.max_keys_per_node, 7);
+	ck_assert_uint_eq(e.max_state_bytes, 65536);
+	config_free(c);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -982,6 +1011,7 @@ config_suite(void)
 	suite_add_tcase(s, tf);
 	tcase_add_test(te, test_required_key_is_the_liveness_predicate);
 	tcase_add_test(te, test_max_datagram_size_bounds_deltas);
+	tcase_add_test(te, test_limits_options);
 	suite_add_tcase(s, te);
 	return s;
 }

@@ -396,6 +396,10 @@ START_TEST(test_metrics)
 	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_control_clients 1\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_control_lagged_clients_total 0\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_dns_failures_total 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_limit_nodes_refused_total 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_limit_keys_refused_total 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_limit_bytes_refused_total 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_remote_state_bytes 0\n"));
 	/* every sample line is "name[{labels}] value" and has a TYPE */
 	for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
 		char name[128];
@@ -1047,6 +1051,45 @@ START_TEST(test_ctlproto)
 }
 END_TEST
 
+/* A flood of fake node ids past --max-nodes shows in the limit metrics. */
+START_TEST(test_metrics_limits)
+{
+	struct cc_msg	 m;
+	struct cc_wbuf	 wb;
+	struct cc_addr	 from = F.id1.addr;
+	const char	*text;
+	char		 name[16];
+
+	cc_engine_set_limits(F.ccd.engine, 3, 0, 0);
+	memset(&m, 0, sizeof(m));
+	m.type = CC_MSG_SYN;
+	m.cluster_id = (char *)cc_engine_cluster_id(F.ccd.engine);
+	m.cluster_id_len = strlen(m.cluster_id);
+	m.digest.n = 10;
+	ck_assert_ptr_nonnull(m.digest.entries = calloc(10, sizeof(*m.digest.entries)));
+	for (size_t i = 0; i < 10; i++) {
+		struct cc_addr a = F.id1.addr;
+
+		a.port = (uint16_t)(20000 + i);
+		snprintf(name, sizeof(name), "fake-%zu", i);
+		ck_assert_int_eq(cc_id_init(&m.digest.entries[i].id, name, strlen(name), 1, &a), 0);
+		m.digest.entries[i].heartbeat = 1;
+	}
+	cc_wbuf_init(&wb);
+	ck_assert_int_eq(cc_msg_encode(&wb, &m, NULL), 0);
+	ck_assert_int_eq(cc_engine_recv(F.ccd.engine, &from, wb.data, wb.len), 0);
+	cc_wbuf_clear(&wb);
+	for (size_t i = 0; i < 10; i++)
+		cc_id_clear(&m.digest.entries[i].id);
+	free(m.digest.entries);
+	ck_assert_uint_eq(cc_engine_num_nodes(F.ccd.engine), 3);
+	text = str(ok("metrics", NULL), "text");
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_nodes 3\n"));
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE chitchatd_limit_nodes_refused_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_limit_nodes_refused_total 8\n"));
+}
+END_TEST
+
 static Suite *
 rpc_suite(void)
 {
@@ -1060,6 +1103,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_hello_mismatch_in_batch);
 	tcase_add_test(tc, test_info);
 	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_metrics_limits);
 	tcase_add_test(tc, test_set_get_delete);
 	tcase_add_test(tc, test_set_invalid);
 	tcase_add_test(tc, test_keys);

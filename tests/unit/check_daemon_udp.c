@@ -353,6 +353,84 @@ START_TEST(test_two_daemons_converge_over_udp)
 }
 END_TEST
 
+/* Resident set of a process, in kB (0 if unknown). */
+static long
+rss_kb(pid_t pid)
+{
+	char	path[64], line[256];
+	long	kb = 0;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A flood of 100,000 fake node ids (the right cluster) at a daemon run with
+ * --max-nodes 100: its digest never lists more than 100 nodes, its memory
+ * stays put, and it still answers (issue 7, limits against a hostile peer).
+ */
+START_TEST(test_fake_node_flood_bounded)
+{
+	uint16_t		port, dport = dproc_free_port();
+	int			fd = dproc_udp_socket(&port);
+	pid_t			pid = start_daemon(dport, "--max-nodes", "100");
+	struct cc_digest	d;
+	struct cc_wbuf		w;
+	struct cc_msg		m;
+	char			name[32];
+	long			rss0, rss1;
+	size_t			per = 400;
+
+	wait_ready(fd, port, dport);
+	rss0 = rss_kb(pid);
+	d.n = per;
+	ck_assert_ptr_nonnull(d.entries = calloc(per, sizeof(*d.entries)));
+	for (size_t first = 0; first < 100000; first += per) {
+		for (size_t i = 0; i < per; i++) {
+			struct cc_addr a = test_addr4((uint16_t)(1 + (first + i) % 60000));
+
+			snprintf(name, sizeof(name), "fake-%zu", first + i);
+			ck_assert_int_eq(cc_id_init(&d.entries[i].id, name, strlen(name), 7, &a), 0);
+			d.entries[i].heartbeat = 1;
+		}
+		cc_wbuf_init(&w);
+		cc_msg_put_header(&w, CC_MSG_SYN);
+		cc_digest_encode(&w, &d);
+		cc_wbuf_str(&w, "default-cluster", strlen("default-cluster"));
+		ck_assert_int_eq(w.err, 0);
+		send_to(fd, dport, w.data, w.len);
+		cc_wbuf_clear(&w);
+		for (size_t i = 0; i < per; i++)
+			cc_id_clear(&d.entries[i].id);
+		if (first % (per * 10) == 0)
+			usleep(2000);	/* let the daemon drain its socket */
+	}
+	free(d.entries);
+	/* drain the SYN-ACKs of the flood, then ask once more */
+	while (recv_msg(fd, 200, &m, NULL))
+		cc_msg_clear(&m);
+	build_syn(&w, port, "default-cluster");
+	send_to(fd, dport, w.data, w.len);
+	cc_wbuf_clear(&w);
+	ck_assert(recv_type(fd, CC_MSG_SYN_ACK, 2000, &m));
+	ck_assert_uint_le(m.digest.n, 100);
+	ck_assert_uint_ge(m.digest.n, 50);	/* some of the flood was taken, up to the cap */
+	cc_msg_clear(&m);
+	rss1 = rss_kb(pid);
+	if (rss0 > 0 && rss1 > 0)
+		ck_assert_msg(rss1 - rss0 < 64 * 1024, "RSS grew from %ld kB to %ld kB", rss0, rss1);
+	stop_daemon(pid);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 daemon_udp_suite(void)
 {
@@ -369,6 +447,7 @@ daemon_udp_suite(void)
 	tcase_add_test(tc, test_I12_second_bind_on_same_port_fails);
 	tcase_add_test(tc, test_daemon_bad_option_exits_2);
 	tcase_add_test(tc, test_two_daemons_converge_over_udp);
+	tcase_add_test(tc, test_fake_node_flood_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
