@@ -51,6 +51,28 @@ cc_ctl_error_by_code(int code)
 	return NULL;
 }
 
+/* ---- reserved keys ---------------------------------------------------------- */
+
+bool
+cc_ctl_key_is_reserved(const char *key, size_t len)
+{
+	return len >= CC_RESERVED_PREFIX_LEN &&
+	    memcmp(key, CC_RESERVED_PREFIX, CC_RESERVED_PREFIX_LEN) == 0;
+}
+
+bool
+cc_ctl_prefix_shows_reserved(const char *prefix, size_t len)
+{
+	return cc_ctl_key_is_reserved(prefix, len);
+}
+
+bool
+cc_ctl_key_is_listed(const char *key, size_t key_len, const char *prefix, size_t prefix_len)
+{
+	return cc_ctl_prefix_shows_reserved(prefix, prefix_len) ||
+	    !cc_ctl_key_is_reserved(key, key_len);
+}
+
 /* ---- values ---------------------------------------------------------------- */
 
 json_t *

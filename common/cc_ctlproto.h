@@ -29,6 +29,26 @@
  */
 #define CC_CTL_DEFAULT_SOCKET	"/run/chitchatd/chitchatd.sock"
 
+/*
+ * Reserved keys: chitchatd's extensions (graceful leave, force-leave, key
+ * expiry, ...) travel as ordinary chitchat keys of the node that uses them,
+ * all under this prefix, so Rust peers relay them like any other key. The
+ * daemon refuses to let clients write under it, and a read or a
+ * subscription shows them only when its prefix itself starts with it
+ * (cc_ctl_prefix_shows_reserved): "" lists the application's keys alone.
+ * See docs/API.md "Reserved keys".
+ */
+#define CC_RESERVED_PREFIX	"__chitchatd."
+#define CC_RESERVED_PREFIX_LEN	(sizeof(CC_RESERVED_PREFIX) - 1)
+
+/* Whether key[0..len) is under CC_RESERVED_PREFIX. */
+bool	cc_ctl_key_is_reserved(const char *key, size_t len);
+/* Whether a listing under prefix[0..len) includes reserved keys. */
+bool	cc_ctl_prefix_shows_reserved(const char *prefix, size_t len);
+/* Whether a listing under prefix shows key (the prefix is already matched). */
+bool	cc_ctl_key_is_listed(const char *key, size_t key_len, const char *prefix,
+	    size_t prefix_len);
+
 /* Notification methods sent by the daemon. */
 #define CC_CTL_KEY_CHANGED	"key_changed"
 #define CC_CTL_KEYS_RESET	"keys_reset"

@@ -37,6 +37,22 @@
 #define CCD_DEFAULT_MAX_CLIENTS		256
 #define CCD_DEFAULT_MAX_OUTPUT		(4 * 1024 * 1024)	/* queued bytes per client */
 
+/*
+ * chitchatd's extensions (option `extensions`). Each one uses reserved keys
+ * (CC_RESERVED_PREFIX) or state of its own; with a bit off, the daemon
+ * behaves as a node that does not know the feature: its reserved keys are
+ * ordinary keys, it never writes them. Mixed clusters must keep working.
+ */
+#define CCD_EXT_LEAVE		0x01u	/* graceful leave announced by a key */
+#define CCD_EXT_FORCE_LEAVE	0x02u	/* remove a dead node cluster-wide */
+#define CCD_EXT_KEY_TTL		0x04u	/* keys that expire after a duration */
+#define CCD_EXT_PEER_CACHE	0x08u	/* known peers saved as seeds for restart */
+#define CCD_EXT_CATCHUP		0x10u	/* fast full-state fetch after a reset */
+#define CCD_EXT_ALL		0x1fu
+
+/* Whether extension bit is on in the running configuration. */
+#define CCD_HAS_EXT(ccd, bit)	(((ccd)->cfg->extensions & (bit)) != 0)
+
 struct ccd_kv {
 	char	*key;
 	char	*value;
@@ -75,6 +91,9 @@ struct ccd_config {
 	size_t		 max_line;
 	size_t		 max_clients;
 	size_t		 max_output;
+	/* chitchatd extensions beyond chitchat (CCD_EXT_*), state kept across restarts */
+	unsigned	 extensions;		/* default CCD_EXT_ALL */
+	char		*state_directory;	/* NULL or "none": no state kept */
 	/* logging */
 	int		 log_level;		/* CC_LOG_* */
 	char		*config_file;		/* NULL if none */

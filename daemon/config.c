@@ -43,7 +43,7 @@ enum opt_id {
 	O_DEAD_GRACE, O_KV_GRACE, O_MAX_DATAGRAM, O_MAX_NODES, O_MAX_KEYS,
 	O_MAX_STATE_BYTES, O_SET, O_REQUIRED_KEY,
 	O_CONTROL_SOCKET, O_CONTROL_MODE, O_CONTROL_GROUP, O_MAX_LINE,
-	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL,
+	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL, O_EXTENSIONS, O_STATE_DIR,
 	O_N_SETTINGS,		/* the options above may appear in the file */
 	O_CONFIG = O_N_SETTINGS, O_CHECK_CONFIG, O_HELP, O_VERSION,
 	O_N_OPTS,
@@ -98,6 +98,10 @@ static const struct opt opts[O_N_OPTS] = {
 	[O_MAX_OUTPUT] = { "max-output", "BYTES", false,
 	    "output queued per control client before it is closed (default: 4M)" },
 	[O_LOG_LEVEL] = { "log-level", "LEVEL", false, "error, warn, info or debug (default: info)" },
+	[O_EXTENSIONS] = { "extensions", "LIST", false,
+	    "chitchatd extensions to run: all, none or a comma list (default: all)" },
+	[O_STATE_DIR] = { "state-directory", "DIR", false,
+	    "where state kept across restarts lives; \"none\": nowhere (default: none)" },
 	[O_CONFIG] = { "config", "FILE", false, "read options from FILE first" },
 	[O_CHECK_CONFIG] = { "check-config", NULL, false,
 	    "print the effective configuration and exit" },
@@ -435,7 +439,77 @@ key_is_valid(struct load *l, enum opt_id id, const char *arg, const char *key,
 		fail(l, id, arg, "%s", why);
 		return false;
 	}
+	if (id == O_SET && cc_ctl_key_is_reserved(key, key_len)) {
+		fail(l, id, arg, "keys under \"%s\" are reserved for chitchatd",
+		    CC_RESERVED_PREFIX);
+		return false;
+	}
 	return true;
+}
+
+/* The names accepted by `extensions`, one bit each (ccd.h CCD_EXT_*). */
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} extension_names[] = {
+	{ "leave",		CCD_EXT_LEAVE },
+	{ "force-leave",	CCD_EXT_FORCE_LEAVE },
+	{ "key-ttl",		CCD_EXT_KEY_TTL },
+	{ "peer-cache",		CCD_EXT_PEER_CACHE },
+	{ "catchup",		CCD_EXT_CATCHUP },
+};
+
+/* "all", "none" or a comma list of extension names. -1 + *bad (borrowed) otherwise. */
+static int
+parse_extensions(const char *arg, unsigned *out, char *bad, size_t badlen)
+{
+	const char	*p = arg, *end;
+	unsigned	 bits = 0;
+
+	if (strcmp(arg, "all") == 0) {
+		*out = CCD_EXT_ALL;
+		return 0;
+	}
+	if (strcmp(arg, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (; *p != '\0'; p = *end == ',' ? end + 1 : end) {
+		size_t	i, n;
+
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		for (i = 0; i < sizeof(extension_names) / sizeof(extension_names[0]); i++)
+			if (strlen(extension_names[i].name) == n &&
+			    memcmp(extension_names[i].name, p, n) == 0)
+				break;
+		if (i == sizeof(extension_names) / sizeof(extension_names[0])) {
+			snprintf(bad, badlen, "%.*s", (int)n, p);
+			return -1;
+		}
+		bits |= extension_names[i].bit;
+	}
+	*out = bits;
+	return 0;
+}
+
+/* The canonical text of an extension set (the form parse_extensions reads back). */
+static void
+format_extensions(unsigned bits, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (bits == CCD_EXT_ALL) {
+		snprintf(buf, len, "all");
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(extension_names) / sizeof(extension_names[0]); i++)
+		if ((bits & extension_names[i].bit) != 0 && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+			    used > 0 ? "," : "", extension_names[i].name);
+	if (used == 0)
+		snprintf(buf, len, "none");
 }
 
 /* ---- one option -------------------------------------------------------------------- */
@@ -641,6 +715,23 @@ bad_mode:
 			fail(l, id, arg, "expected error, warn, info or debug");
 			return -1;
 		}
+		return 0;
+	case O_EXTENSIONS: {
+		char bad[64];
+
+		if (parse_extensions(arg, &c->extensions, bad, sizeof(bad)) == -1) {
+			fail(l, id, arg, "unknown extension \"%s\" (expected all, none, or "
+			    "leave, force-leave, key-ttl, peer-cache, catchup)", bad);
+			return -1;
+		}
+		return 0;
+	}
+	case O_STATE_DIR:
+		if (*arg == '\0' || (strcmp(arg, "none") != 0 && arg[0] != '/')) {
+			fail(l, id, arg, "expected an absolute directory path or \"none\"");
+			return -1;
+		}
+		replace_str(&c->state_directory, arg);
 		return 0;
 	case O_CONFIG:
 		replace_str(&c->config_file, arg);
@@ -879,6 +970,7 @@ set_defaults(struct ccd_config *c)
 	c->max_clients = CCD_DEFAULT_MAX_CLIENTS;
 	c->max_output = CCD_DEFAULT_MAX_OUTPUT;
 	c->log_level = CC_LOG_INFO;
+	c->extensions = CCD_EXT_ALL;
 }
 
 static uint64_t
@@ -981,6 +1073,7 @@ config_free(struct ccd_config *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->config_file);
+	free(c->state_directory);
 	free(c);
 }
 
@@ -1088,6 +1181,12 @@ config_print(const struct ccd_config *c, FILE *f)
 	format_size(c->max_output, buf, sizeof(buf));
 	fprintf(f, "max-output = %s\n", buf);
 	fprintf(f, "log-level = %s\n", log_level_name(c->log_level));
+	format_extensions(c->extensions, buf, sizeof(buf));
+	fprintf(f, "extensions = %s\n", buf);
+	if (c->state_directory == NULL)
+		fprintf(f, "# state-directory = (none)\n");
+	else
+		print_kv(f, O_STATE_DIR, c->state_directory);
 }
 
 /* ---- reload and engine support -------------------------------------------------------- */
@@ -1151,6 +1250,8 @@ config_diff(const struct ccd_config *a, const struct ccd_config *b,
 	DIFF(a->max_clients != b->max_clients, O_MAX_CLIENTS);
 	DIFF(a->max_output != b->max_output, O_MAX_OUTPUT);
 	DIFF(a->log_level != b->log_level, O_LOG_LEVEL);
+	DIFF(a->extensions != b->extensions, O_EXTENSIONS);
+	DIFF(str_differs(a->state_directory, b->state_directory), O_STATE_DIR);
 #undef DIFF
 }
 

@@ -499,7 +499,8 @@ rpc_node_entries(const struct cc_node *n, const char *prefix, size_t plen, bool 
 		return NULL;
 	for (kv = cc_node_prefix_first(n, prefix, plen, deleted); kv != NULL;
 	    kv = cc_node_prefix_next(n, kv, prefix, plen, deleted))
-		if (json_array_append_new(arr, rpc_kv_json(kv)) == -1) {
+		if (cc_ctl_key_is_listed(kv->key, kv->key_len, prefix, plen) &&
+		    json_array_append_new(arr, rpc_kv_json(kv)) == -1) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -552,6 +553,14 @@ rpc_own_version(struct rpc_call *call, const char *key, size_t len)
 	return json_pack("{s:o}", "version", cc_ctl_u64(kv->version));
 }
 
+/* Reserved keys belong to the daemon's extensions (cc_ctlproto.h). */
+static json_t *
+rpc_fail_reserved(struct rpc_call *call)
+{
+	return rpc_fail(call, CC_CTL_ERR_INVALID_KV,
+	    "keys under \"" CC_RESERVED_PREFIX "\" are reserved for chitchatd");
+}
+
 static json_t *
 rpc_set(struct rpc_call *call)
 {
@@ -566,6 +575,8 @@ rpc_set(struct rpc_call *call)
 		return NULL;
 	if (!cc_kv_is_valid(key, klen, value, vlen, &why))
 		return rpc_fail(call, CC_CTL_ERR_INVALID_KV, "%s", why ? why : "refused");
+	if (cc_ctl_key_is_reserved(key, klen))
+		return rpc_fail_reserved(call);
 	rc = ttl ? cc_engine_set_with_ttl(call->ccd->engine, key, klen, value, vlen) :
 	    cc_engine_set(call->ccd->engine, key, klen, value, vlen);
 	if (rc == -1)
@@ -582,6 +593,8 @@ rpc_delete_common(struct rpc_call *call, bool after_ttl)
 
 	if (param_string(call, "key", true, &key, &len) == -1)
 		return NULL;
+	if (cc_ctl_key_is_reserved(key, len))
+		return rpc_fail_reserved(call);
 	/* only visible keys: deleting a tombstone again would bump its version */
 	if (cc_node_get(cc_engine_self_node(call->ccd->engine), key, len) == NULL)
 		return rpc_fail(call, CC_CTL_ERR_NOT_FOUND, "no such key");

@@ -308,7 +308,11 @@ snapshot_node_keys(json_t *arr, const struct cc_node *n, const char *prefix,
 
 	for (kv = cc_node_prefix_first(n, prefix, prefix_len, false); kv != NULL;
 	    kv = cc_node_prefix_next(n, kv, prefix, prefix_len, false)) {
-		json_t *o = json_object();
+		json_t *o;
+
+		if (!cc_ctl_key_is_listed(kv->key, kv->key_len, prefix, prefix_len))
+			continue;
+		o = json_object();
 
 		if (o == NULL || (with_node && rpc_set_node_fields(o, cc_node_id(n)) == -1) ||
 		    rpc_set_kv_fields(o, kv) == -1 || json_array_append_new(arr, o) == -1) {
@@ -411,7 +415,9 @@ fanout_kv(struct ccd *ccd, const struct cc_event *ev)
 		for (s = TAILQ_FIRST(&c->subs); s != NULL; s = snext) {
 			snext = TAILQ_NEXT(s, entry);
 			if (s->topic != SUBSCRIBE_KEYS ||
-			    !has_prefix(ev->kv->key, ev->kv->key_len, s->prefix, s->prefix_len))
+			    !has_prefix(ev->kv->key, ev->kv->key_len, s->prefix, s->prefix_len) ||
+			    !cc_ctl_key_is_listed(ev->kv->key, ev->kv->key_len, s->prefix,
+			    s->prefix_len))
 				continue;
 			if (n == NULL && (n = note_new(CC_CTL_KEY_CHANGED, kv_params(ev))) == NULL) {
 				log_warnx("subscribe: cannot encode a key notification");

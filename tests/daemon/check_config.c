@@ -901,7 +901,7 @@ START_TEST(test_man_pages_document_every_option)
 		ck_assert_msg(strstr(man5, want) != NULL, "chitchatd.conf.5 lacks %s", want + 1);
 		n++;
 	}
-	ck_assert_int_eq(n, 26);
+	ck_assert_int_eq(n, 28);
 	free(printed);
 	free(man8);
 	free(man5);

@@ -791,6 +791,57 @@ START_TEST(test_subscribe_keys)
 }
 END_TEST
 
+/* Reserved keys: clients cannot write them; listings show them only on request. */
+START_TEST(test_reserved_keys)
+{
+	json_t		*r, *snap, *p;
+	json_int_t	 sub_all, sub_reserved;
+
+	ck_assert_int_eq(rpc_err("set", "{'key':'__chitchatd.leaving','value':'1'}"), -32001);
+	ck_assert_ptr_nonnull(strstr(reason_of(F.last), "reserved"));
+	ck_assert_int_eq(rpc_err("delete", "{'key':'__chitchatd.leaving'}"), -32001);
+	ck_assert_int_eq(rpc_err("delete_after_ttl", "{'key':'__chitchatd.x'}"), -32001);
+	ck_assert_uint_eq(cc_node_num_stored(cc_engine_self_node(F.ccd.engine)), 0);
+	/* a peer (another chitchatd) gossips one: relayed like any key */
+	memnet_run_for(F.net, 500);
+	add_node1();
+	memnet_set(F.net, 1, "app", "1");
+	memnet_set(F.net, 1, "__chitchatd.test", "t");
+	ck_assert(memnet_run_until_pred(F.net, node0_sees_node1_live, NULL, 10000));
+	memnet_run_for(F.net, 2000);
+	r = ok("keys", "{'all':true}");
+	r = json_object_get(json_array_get(json_object_get(r, "nodes"), 1), "entries");
+	ck_assert_int_eq(json_array_size(r), 1);
+	ck_assert_str_eq(str(json_array_get(r, 0), "key"), "app");
+	r = ok("keys", "{'all':true,'prefix':'__chitchatd.'}");
+	r = json_object_get(json_array_get(json_object_get(r, "nodes"), 1), "entries");
+	ck_assert_int_eq(json_array_size(r), 1);
+	ck_assert_str_eq(str(json_array_get(r, 0), "key"), "__chitchatd.test");
+	r = ok("get", "{'key':'__chitchatd.test','node':'node_10002'}");
+	ck_assert_str_eq(str(r, "value"), "t");
+	/* subscriptions: "" leaves it out of the snapshot and of events */
+	r = ok("subscribe", "{'topic':'keys','prefix':''}");
+	sub_all = num(r, "subscription");
+	snap = json_object_get(r, "snapshot");
+	ck_assert_int_eq(json_array_size(snap), 1);
+	ck_assert_str_eq(str(json_array_get(snap, 0), "key"), "app");
+	r = ok("subscribe", "{'topic':'keys','prefix':'__chitchatd.'}");
+	sub_reserved = num(r, "subscription");
+	ck_assert_int_eq(json_array_size(json_object_get(r, "snapshot")), 1);
+	memnet_set(F.net, 1, "__chitchatd.test", "u");
+	memnet_set(F.net, 1, "app", "2");
+	memnet_run_for(F.net, 3000);
+	ck_assert_ptr_nonnull(p = next_note(F.c, CC_CTL_KEY_CHANGED));
+	ck_assert_int_eq(num(p, "subscription"), sub_reserved);
+	ck_assert_str_eq(str(p, "value"), "u");
+	ck_assert_ptr_nonnull(p = next_note(F.c, CC_CTL_KEY_CHANGED));
+	ck_assert_int_eq(num(p, "subscription"), sub_all);
+	ck_assert_str_eq(str(p, "key"), "app");
+	ck_assert_uint_eq(lines_queued(F.c), 0);
+}
+END_TEST
+
+
 START_TEST(test_subscribe_order_in_batch)
 {
 	json_t *r, *p;
@@ -1099,6 +1150,7 @@ rpc_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_reserved_keys);
 	tcase_add_test(tc, test_hello_mismatch);
 	tcase_add_test(tc, test_hello_mismatch_in_batch);
 	tcase_add_test(tc, test_info);
