@@ -173,8 +173,11 @@ cc_digest_clear(struct cc_digest *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
-		cc_id_clear(&d->entries[i].id);
+	if (d->strings == NULL)
+		for (i = 0; i < d->n; i++)
+			cc_id_clear(&d->entries[i].id);
+	free(d->strings);
+	d->strings = NULL;
 	free(d->entries);
 	d->entries = NULL;
 	d->n = 0;
@@ -211,17 +214,33 @@ cc_digest_encode(struct cc_wbuf *wb, const struct cc_digest *d)
 	}
 }
 
+/*
+ * One entry; its node_id is copied to strings + *used (NUL-terminated).
+ * The caller sized strings for every string the datagram can hold.
+ */
 static int
-digest_entry_decode(struct cc_rbuf *rb, struct cc_digest_entry *e)
+digest_entry_decode(struct cc_rbuf *rb, struct cc_digest_entry *e, char *strings,
+    size_t *used)
 {
-	if (cc_id_decode(rb, &e->id) == -1)
+	const uint8_t	*b;
+	uint16_t	 n;
+
+	if (cc_rbuf_u16(rb, &n) == -1 || cc_rbuf_bytes(rb, n, &b) == -1)
 		return -1;
-	if (cc_rbuf_u64(rb, &e->heartbeat) == -1 ||
+	if (!cc_utf8_is_valid((const char *)b, n))
+		return cc_rbuf_fail(rb, "invalid UTF-8 string");
+	e->id.node_id = strings + *used;
+	e->id.node_id_len = n;
+	if (n > 0)
+		memcpy(e->id.node_id, b, n);
+	e->id.node_id[n] = '\0';
+	*used += (size_t)n + 1;
+	if (cc_rbuf_u64(rb, &e->id.generation) == -1 ||
+	    cc_addr_decode(rb, &e->id.addr) == -1 ||
+	    cc_rbuf_u64(rb, &e->heartbeat) == -1 ||
 	    cc_rbuf_u64(rb, &e->last_gc_version) == -1 ||
-	    cc_rbuf_u64(rb, &e->max_version) == -1) {
-		cc_id_clear(&e->id);
+	    cc_rbuf_u64(rb, &e->max_version) == -1)
 		return -1;
-	}
 	return 0;
 }
 
@@ -230,9 +249,11 @@ cc_digest_decode(struct cc_rbuf *rb, struct cc_digest *d)
 {
 	uint16_t	n;
 	int		saved;
+	size_t		used = 0;
 
 	d->entries = NULL;
 	d->n = 0;
+	d->strings = NULL;
 	if (cc_rbuf_u16(rb, &n) == -1)
 		return -1;
 	if (n == 0)
@@ -240,10 +261,15 @@ cc_digest_decode(struct cc_rbuf *rb, struct cc_digest *d)
 	/* Never allocate more entries than the bytes left could hold. */
 	if ((size_t)n * DIGEST_ENTRY_MIN > cc_rbuf_left(rb))
 		return cc_rbuf_fail(rb, "truncated digest");
-	if ((d->entries = calloc(n, sizeof(*d->entries))) == NULL)
+	/* the node ids are at most the bytes left, plus one NUL each */
+	if ((d->entries = calloc(n, sizeof(*d->entries))) == NULL ||
+	    (d->strings = malloc(cc_rbuf_left(rb) + n)) == NULL) {
+		free(d->entries);
+		d->entries = NULL;
 		return cc_rbuf_nomem(rb);
+	}
 	for (; d->n < n; d->n++) {
-		if (digest_entry_decode(rb, &d->entries[d->n]) == -1) {
+		if (digest_entry_decode(rb, &d->entries[d->n], d->strings, &used) == -1) {
 			saved = errno;
 			cc_digest_clear(d);
 			errno = saved;

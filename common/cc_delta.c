@@ -152,15 +152,22 @@ cc_stale_candidates(struct cc_node_tree *nodes, const struct cc_digest_index *ix
 	struct cc_stale_candidate	*v = NULL;
 	size_t				 n = 0, cap = 0;
 	struct cc_node			*ns;
+	size_t				 j = 0;
 
+	/* the tree and the index are both in ChitchatId order: one merge walk */
 	RB_FOREACH(ns, cc_node_tree, nodes) {
-		const struct cc_digest_entry	*d;
+		const struct cc_digest_entry	*d = NULL;
 		uint64_t			 d_gc = 0, d_max = 0;
 		struct cc_stale_candidate	 c;
+		int				 cmp = 1;
 
+		while (j < ix->n && (cmp = cc_id_cmp(&ix->sorted[j]->id, &ns->id)) < 0)
+			j++;
+		if (j < ix->n && cmp == 0)
+			d = ix->sorted[j];
 		if (skip != NULL && skip(ns, skip_arg))
 			continue;
-		if ((d = cc_digest_index_find(ix, &ns->id)) != NULL) {
+		if (d != NULL) {
 			d_gc = d->last_gc_version;
 			d_max = d->max_version;
 		}

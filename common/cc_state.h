@@ -19,12 +19,21 @@
 
 /* ---- failure detector: sampling window (cc_fd.c, §5.2) ------------------- */
 
+/*
+ * Intervals are kept as whole milliseconds (the engine's clock unit, so
+ * nothing is lost) in 4 bytes instead of a double, and the ring grows by
+ * doubling up to capacity: a replica's window costs a few dozen bytes
+ * until it has seen many heartbeats, and 4 KB at the default 1000
+ * samples instead of 8 KB (that was ~70% of an idle daemon's heap at
+ * N = 100). The sum is exact integer arithmetic.
+ */
 struct cc_fd_window {
-	double		*ring;		/* capacity samples, seconds */
-	uint32_t	 capacity;
+	uint32_t	*ring;		/* alloc slots, intervals in ms */
+	uint32_t	 alloc;		/* slots allocated, <= capacity */
+	uint32_t	 capacity;	/* sampling_window_size */
 	uint32_t	 count;
 	uint32_t	 head;		/* next write position */
-	double		 sum;
+	uint64_t	 sum_ms;
 	bool		 has_last;
 	cc_mtime_t	 last;		/* time of the last heartbeat increase */
 };
@@ -32,8 +41,8 @@ struct cc_fd_window {
 /* NULL + ENOMEM. */
 struct cc_fd_window *cc_fd_window_new(uint32_t capacity);
 void	cc_fd_window_free(struct cc_fd_window *);
-/* Bounded ring buffer append (G7). */
-void	cc_fd_window_push(struct cc_fd_window *, double);
+/* Bounded ring buffer append of one interval in ms (G7). */
+void	cc_fd_window_push(struct cc_fd_window *, uint32_t interval_ms);
 void	cc_fd_window_report(struct cc_fd_window *, const struct cc_fd_config *, cc_mtime_t now);
 void	cc_fd_window_reset(struct cc_fd_window *);
 bool	cc_fd_window_phi(const struct cc_fd_window *, const struct cc_fd_config *,

@@ -120,6 +120,12 @@ struct cc_digest_entry {
 struct cc_digest {
 	struct cc_digest_entry	*entries;
 	size_t			 n;
+	/*
+	 * Decoded digests: one owned block holding every entry's node_id
+	 * (one allocation instead of one per entry), freed by
+	 * cc_digest_clear. NULL: each entry's id owns its node_id.
+	 */
+	char			*strings;
 };
 
 void	cc_digest_clear(struct cc_digest *);

@@ -35,11 +35,39 @@ gossip_now(void *arg)
 	return cc_mtime((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+/*
+ * xoshiro128** seeded once from the kernel: the engine draws a few random
+ * numbers per round to pick peers, and glibc's arc4random() is one
+ * getrandom(2) system call per number (~20% of an idle daemon's system
+ * calls). Peer choice needs to be unpredictable to nobody.
+ */
+static uint32_t rng_state[4];
+
+static uint32_t
+rotl32(uint32_t x, int k)
+{
+	return (x << k) | (x >> (32 - k));
+}
+
 static uint32_t
 gossip_random(void *arg)
 {
+	uint32_t *s = rng_state, out, t;
+
 	(void)arg;
-	return arc4random();
+	if ((s[0] | s[1] | s[2] | s[3]) == 0) {
+		arc4random_buf(s, sizeof(rng_state));
+		s[0] |= 1;	/* the all-zero state is a fixed point */
+	}
+	out = rotl32(s[1] * 5, 7) * 9;
+	t = s[1] << 9;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl32(s[3], 11);
+	return out;
 }
 
 int

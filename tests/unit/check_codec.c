@@ -577,7 +577,7 @@ END_TEST
 
 START_TEST(test_A3_digest_encoding)
 {
-	struct cc_digest	d = { NULL, 0 }, back;
+	struct cc_digest	d = { NULL, 0, NULL }, back;
 	struct cc_wbuf		wb;
 	struct cc_rbuf		rb;
 	json_t			*nd;

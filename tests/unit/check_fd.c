@@ -181,7 +181,7 @@ START_TEST(test_G4_additive_smoothing_predominant_in_the_beginning)
 		cc_fd_window_report(w, &cfg, cc_mtime(t));
 	}
 	ck_assert_uint_eq(w->count, 5);
-	ck_assert_double_eq_tol(w->sum, 2.0, 1e-12);
+	ck_assert_uint_eq(w->sum_ms, 2000);
 	t += 6000;
 	ck_assert(cc_fd_window_phi(w, &cfg, cc_mtime(t), &phi));
 	ck_assert_double_eq_tol(phi, 6.0 / mean, 1e-9);		/* ~2.2 */
@@ -266,21 +266,46 @@ START_TEST(test_G7_bounded_array_stats)
 	struct cc_fd_window *w = cc_fd_window_new(5);
 
 	ck_assert_ptr_nonnull(w);
-	for (int i = 1; i <= 5; i++) {
-		cc_fd_window_push(w, (double)i);
-		ck_assert_uint_eq(w->count, (unsigned)i);
-		ck_assert_double_eq_tol(w->sum, i * (i + 1) / 2.0, 1e-12);
+	for (uint32_t i = 1; i <= 5; i++) {
+		cc_fd_window_push(w, i * 1000);
+		ck_assert_uint_eq(w->count, i);
+		ck_assert_uint_eq(w->sum_ms, i * (i + 1) / 2 * 1000);
 	}
 	ck_assert_uint_eq(w->count, w->capacity);	/* full */
-	for (int i = 6; i <= 9; i++) {
-		cc_fd_window_push(w, (double)i);
+	for (uint32_t i = 6; i <= 9; i++) {
+		cc_fd_window_push(w, i * 1000);
 		ck_assert_uint_eq(w->count, 5);
-		ck_assert_double_eq_tol(w->sum,
-		    (double)((i - 4) + (i - 3) + (i - 2) + (i - 1) + i), 1e-12);
+		ck_assert_uint_eq(w->sum_ms,
+		    ((i - 4) + (i - 3) + (i - 2) + (i - 1) + i) * 1000);
 	}
 	cc_fd_window_reset(w);
 	ck_assert_uint_eq(w->count, 0);
-	ck_assert_double_eq_tol(w->sum, 0.0, 1e-12);
+	ck_assert_uint_eq(w->sum_ms, 0);
+	cc_fd_window_free(w);
+}
+END_TEST
+
+/* The ring grows by doubling and keeps every sample in order while it does. */
+START_TEST(test_window_grows_to_capacity)
+{
+	struct cc_fd_window	*w = cc_fd_window_new(1000);
+	uint64_t		 want = 0;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_uint_lt(w->alloc, 1000);
+	for (uint32_t i = 1; i <= 2500; i++) {
+		cc_fd_window_push(w, i);
+		want += i;
+		if (i > 1000)
+			want -= i - 1000;
+		ck_assert_uint_eq(w->sum_ms, want);
+		ck_assert_uint_le(w->alloc, 1000);
+	}
+	ck_assert_uint_eq(w->alloc, 1000);
+	ck_assert_uint_eq(w->count, 1000);
+	/* the oldest surviving sample is 1501, the newest 2500 */
+	ck_assert_uint_eq(w->ring[w->head], 1501);
+	ck_assert_uint_eq(w->ring[(w->head + 999) % 1000], 2500);
 	cc_fd_window_free(w);
 }
 END_TEST
@@ -303,7 +328,7 @@ START_TEST(test_fd_max_interval_boundary)
 	t += cfg.max_interval_ms + 1;
 	cc_fd_window_report(w, &cfg, cc_mtime(t));
 	ck_assert_uint_eq(w->count, 1);
-	ck_assert_double_eq_tol(w->sum, 10.0, 1e-12);
+	ck_assert_uint_eq(w->sum_ms, 10000);
 	cc_fd_window_free(w);
 }
 END_TEST
@@ -545,6 +570,7 @@ fd_suite(void)
 	tcase_add_test(tc, test_G5_additive_smoothing_effect_fades_off);
 	tcase_add_test(tc, test_G6_sampling_window);
 	tcase_add_test(tc, test_G7_bounded_array_stats);
+	tcase_add_test(tc, test_window_grows_to_capacity);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("liveness");
