@@ -11,9 +11,10 @@
  * anything is started.
  *
  * SIGTERM/SIGINT stop the loop; everything is then closed and freed, the
- * control socket unlinked, and the exit status is 0. SIGHUP re-reads the
- * config file and applies what can change at run time (log level, seeds),
- * logging each change and naming the options that need a restart.
+ * control sockets unlinked, and the exit status is 0. SIGHUP re-reads the
+ * config file and applies what can change at run time (log level, seeds,
+ * limits, the control write allow-lists), logging each change and naming
+ * the options that need a restart.
  */
 #include <errno.h>
 #include <signal.h>

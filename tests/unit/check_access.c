@@ -526,6 +526,71 @@ START_TEST(test_write_groups)
 }
 END_TEST
 
+/* Writes text to path through a rename: the daemon never reads half a file. */
+static void
+write_conf(const char *path, const char *text)
+{
+	char	 tmp[200];
+	FILE	*f;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* Waits (bounded) until the daemon's log holds text. */
+static bool
+log_has(const struct dproc *d, const char *text)
+{
+	for (int waited = 0; waited <= 10000; waited += 20) {
+		if (strstr(dproc_log(d), text) != NULL)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+START_TEST(test_reload_write_users)
+{
+	static const struct cred	 nobody = { NOBODY, NOBODY, NULL, 0 };
+	struct dproc			 d;
+	struct ctlc			*c;
+	char				 dir[96], conf[128];
+
+	if (!need_root("test_reload_write_users", "the whole test"))
+		return;
+	make_dir(dir, sizeof(dir), "conf");
+	snprintf(conf, sizeof(conf), "%s/chitchatd.conf", dir);
+	write_conf(conf, "control-mode = 0666\ncontrol-write-users = daemon\n");
+	start(&d, "reload", ARGS("--config", conf), NULL, 0);
+	c = connect_as(d.sock, &nobody);
+	ck_assert(!may_set(c));
+	/* a reload applies at once, to the connection already open */
+	write_conf(conf, "control-mode = 0666\ncontrol-write-users = daemon, nobody\n");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(log_has(&d, "control-write-users: daemon -> daemon, nobody"), "%s",
+	    dproc_log(&d));
+	ck_assert(may_set(c));
+	assert_access(c, "write");
+	/* an unknown name: the reload is refused, the lists stay */
+	write_conf(conf, "control-mode = 0666\ncontrol-write-users = no-such-user-chitchatd\n");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(log_has(&d, "control-write-users = no-such-user-chitchatd: no such user"),
+	    "%s", dproc_log(&d));
+	ck_assert(may_set(c));
+	/* groups only: nobody is out again */
+	write_conf(conf, "control-mode = 0666\ncontrol-write-groups = 4242\n");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(log_has(&d, "control-write-groups: (none) -> 4242"), "%s", dproc_log(&d));
+	ck_assert(!may_set(c));
+	ck_assert(strstr(dproc_log(&d), "need a restart") == NULL);
+	ctlc_close(c);
+	stop(&d, NULL);
+}
+END_TEST
+
 /* The daemon as nobody: its own uid may write, unlisted. */
 START_TEST(test_write_own_uid)
 {
@@ -728,6 +793,7 @@ access_suite(void)
 	tcase_add_test(creds, test_write_users_listed);
 	tcase_add_test(creds, test_write_groups);
 	tcase_add_test(creds, test_write_own_uid);
+	tcase_add_test(creds, test_reload_write_users);
 	tcase_add_test(creds, test_readonly_socket);
 	tcase_add_test(creds, test_chitchatctl_not_allowed);
 	suite_add_tcase(s, creds);
