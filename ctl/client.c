@@ -177,7 +177,8 @@ report_error(const struct cc_ctl_reply *r, const char *what)
 	const char	*why = json_is_string(reason) ?
 			    json_string_value(reason) : r->message;
 
-	if (r->code == -32002)
+	/* the daemon's own words say what was refused: "not allowed: uid ..." */
+	if (r->code == -32002 || r->code == -32003)
 		ctl_warnx("%s: %s: %s", what, r->message, why);
 	else
 		ctl_warnx("%s: %s", what, why);

@@ -58,6 +58,12 @@ struct ccd_kv {
 	char	*value;
 };
 
+/* One entry of control-write-users or control-write-groups. */
+struct ccd_ident {
+	char	*name;		/* as given: a name or a number */
+	id_t	 id;		/* the uid or gid it resolved to */
+};
+
 struct ccd_config {
 	/* identity and cluster */
 	char		*node_id;		/* default: host name */
@@ -88,6 +94,12 @@ struct ccd_config {
 	char		*control_socket;	/* path; "" or "none" disables */
 	mode_t		 control_mode;		/* default 0660 */
 	char		*control_group;		/* NULL: the daemon's group */
+	struct ccd_ident *write_users;		/* none (and no groups): anyone may write */
+	size_t		 n_write_users;
+	struct ccd_ident *write_groups;
+	size_t		 n_write_groups;
+	char		*control_readonly_socket; /* NULL: none */
+	mode_t		 control_readonly_mode;	/* default 0666 */
 	size_t		 max_line;
 	size_t		 max_clients;
 	size_t		 max_output;
@@ -109,6 +121,7 @@ struct ccd_counters {
 	uint64_t	oversized_lines;
 	uint64_t	lagged_clients;		/* closed for not reading */
 	uint64_t	notifications;		/* notification lines queued */
+	uint64_t	denied;			/* write calls refused (access control) */
 	/* seeds */
 	uint64_t	dns_failures;
 };

@@ -11,9 +11,10 @@
  * anything is started.
  *
  * SIGTERM/SIGINT stop the loop; everything is then closed and freed, the
- * control socket unlinked, and the exit status is 0. SIGHUP re-reads the
- * config file and applies what can change at run time (log level, seeds),
- * logging each change and naming the options that need a restart.
+ * control sockets unlinked, and the exit status is 0. SIGHUP re-reads the
+ * config file and applies what can change at run time (log level, seeds,
+ * limits, the control write allow-lists), logging each change and naming
+ * the options that need a restart.
  */
 #include <errno.h>
 #include <signal.h>
@@ -120,11 +121,58 @@ collect_restart(void *arg, const char *name)
 
 	if (strcmp(name, "log-level") == 0 || strcmp(name, "seed") == 0 ||
 	    strcmp(name, "max-nodes") == 0 || strcmp(name, "max-keys-per-node") == 0 ||
-	    strcmp(name, "max-state-bytes") == 0 || r->used >= sizeof(r->buf))
+	    strcmp(name, "max-state-bytes") == 0 || strcmp(name, "control-write-users") == 0 ||
+	    strcmp(name, "control-write-groups") == 0 || r->used >= sizeof(r->buf))
 		return;
 	n = snprintf(r->buf + r->used, sizeof(r->buf) - r->used, "%s%s",
 	    r->used > 0 ? ", " : "", name);
 	r->used += n > 0 ? (size_t)n : 0;
+}
+
+/* "alice, 1001" or "(none)", cut to fit */
+static void
+join_idents(const struct ccd_ident *list, size_t n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "(none)");
+	for (size_t i = 0; i < n && used < len; i++) {
+		int k = snprintf(buf + used, len - used, "%s%s", i > 0 ? ", " : "", list[i].name);
+
+		used += k > 0 ? (size_t)k : 0;
+	}
+}
+
+/*
+ * The write allow-lists apply at once, to connected clients too: access
+ * is decided per call (from the credentials read at accept), so a user
+ * removed from the list loses write access without reconnecting.
+ */
+static void
+reload_access(struct ccd_config *cur, struct ccd_config *next)
+{
+	struct ccd_ident	*tl;
+	size_t			 tn;
+	char			 was[200], now[200];
+
+	join_idents(cur->write_users, cur->n_write_users, was, sizeof(was));
+	join_idents(next->write_users, next->n_write_users, now, sizeof(now));
+	log_info("control-write-users: %s -> %s", was, now);
+	join_idents(cur->write_groups, cur->n_write_groups, was, sizeof(was));
+	join_idents(next->write_groups, next->n_write_groups, now, sizeof(now));
+	log_info("control-write-groups: %s -> %s", was, now);
+	tl = cur->write_users;
+	tn = cur->n_write_users;
+	cur->write_users = next->write_users;
+	cur->n_write_users = next->n_write_users;
+	next->write_users = tl;
+	next->n_write_users = tn;
+	tl = cur->write_groups;
+	tn = cur->n_write_groups;
+	cur->write_groups = next->write_groups;
+	cur->n_write_groups = next->n_write_groups;
+	next->write_groups = tl;
+	next->n_write_groups = tn;
 }
 
 static void
@@ -192,6 +240,8 @@ reload(struct daemon *d)
 		cur->max_keys_per_node = next->max_keys_per_node;
 		cur->max_state_bytes = next->max_state_bytes;
 	}
+	if (!config_access_is_equal(cur, next))
+		reload_access(cur, next);
 	memset(&restart, 0, sizeof(restart));
 	config_diff(cur, next, collect_restart, &restart);
 	if (restart.used > 0)

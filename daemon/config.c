@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <math.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,8 @@ enum opt_id {
 	O_GOSSIP_INTERVAL, O_PHI, O_WINDOW, O_MAX_INTERVAL, O_INITIAL_INTERVAL,
 	O_DEAD_GRACE, O_KV_GRACE, O_MAX_DATAGRAM, O_MAX_NODES, O_MAX_KEYS,
 	O_MAX_STATE_BYTES, O_SET, O_REQUIRED_KEY,
-	O_CONTROL_SOCKET, O_CONTROL_MODE, O_CONTROL_GROUP, O_MAX_LINE,
+	O_CONTROL_SOCKET, O_CONTROL_MODE, O_CONTROL_GROUP, O_WRITE_USERS, O_WRITE_GROUPS,
+	O_RO_SOCKET, O_RO_MODE, O_MAX_LINE,
 	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL, O_EXTENSIONS, O_STATE_DIR,
 	O_N_SETTINGS,		/* the options above may appear in the file */
 	O_CONFIG = O_N_SETTINGS, O_CHECK_CONFIG, O_HELP, O_VERSION,
@@ -93,6 +95,15 @@ static const struct opt opts[O_N_OPTS] = {
 	[O_CONTROL_MODE] = { "control-mode", "MODE", false, "control socket mode, octal (default: 0660)" },
 	[O_CONTROL_GROUP] = { "control-group", "GROUP", false,
 	    "control socket group (default: the daemon's group)" },
+	[O_WRITE_USERS] = { "control-write-users", "USER[,USER]", true,
+	    "only these users, root and the daemon's user may call write methods, "
+	    "repeatable (default: anyone)" },
+	[O_WRITE_GROUPS] = { "control-write-groups", "GROUP[,GROUP]", true,
+	    "members of these groups may call write methods too, repeatable (default: none)" },
+	[O_RO_SOCKET] = { "control-readonly-socket", "PATH", false,
+	    "a second control socket, where write methods are refused (default: none)" },
+	[O_RO_MODE] = { "control-readonly-mode", "MODE", false,
+	    "read-only socket mode, octal (default: 0666)" },
 	[O_MAX_LINE] = { "max-line", "BYTES", false, "longest control request line (default: 1M)" },
 	[O_MAX_CLIENTS] = { "max-clients", "N", false, "control clients at once (default: 256)" },
 	[O_MAX_OUTPUT] = { "max-output", "BYTES", false,
@@ -548,6 +559,89 @@ set_size(struct load *l, enum opt_id id, const char *arg, size_t *dst, uint64_t 
 }
 
 static int
+set_mode(struct load *l, enum opt_id id, const char *arg, mode_t *dst)
+{
+	char		*end;
+	uint64_t	 v;
+
+	for (const char *p = arg; *p != '\0'; p++)
+		if (*p < '0' || *p > '7')
+			goto bad;
+	errno = 0;
+	v = strtoull(arg, &end, 8);
+	if (*arg == '\0' || errno != 0 || v > 0777)
+		goto bad;
+	*dst = (mode_t)v;
+	return 0;
+bad:
+	fail(l, id, arg, "expected an octal mode from 0 to 0777, such as 0660");
+	return -1;
+}
+
+/*
+ * A user or group name, else a number (an id without a name is allowed,
+ * as for control-group): resolved now, at start and at each reload, so a
+ * typo is a configuration error rather than a silently empty list.
+ */
+static int
+resolve_ident(enum opt_id id, const char *name, id_t *out)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	uint64_t	 v;
+
+	if (id == O_WRITE_USERS && (pw = getpwnam(name)) != NULL) {
+		*out = pw->pw_uid;
+		return 0;
+	}
+	if (id == O_WRITE_GROUPS && (gr = getgrnam(name)) != NULL) {
+		*out = gr->gr_gid;
+		return 0;
+	}
+	/* (id_t)-1 means "no change" to chown(2) and setuid(2): never an id */
+	if (parse_u64(name, UINT32_MAX - 1, &v) == 0) {
+		*out = (id_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+/* "alice,bob, 1001": each entry appended to the list, resolved. */
+static int
+add_idents(struct load *l, enum opt_id id, const char *arg, struct ccd_ident **list,
+    size_t *n)
+{
+	const char	*what = id == O_WRITE_USERS ? "user" : "group";
+	const char	*p = arg, *comma, *b, *e;
+	char		*name;
+	id_t		 v;
+
+	do {
+		comma = strchr(p, ',');
+		e = comma != NULL ? comma : p + strlen(p);
+		for (b = p; b < e && isspace((unsigned char)*b); b++)
+			;
+		while (e > b && isspace((unsigned char)e[-1]))
+			e--;
+		if (e == b) {
+			fail(l, id, arg, "expected %s names or numbers separated by commas", what);
+			return -1;
+		}
+		name = xstrndup(b, (size_t)(e - b));
+		if (resolve_ident(id, name, &v) == -1) {
+			fail(l, id, arg, "no such %s: %s", what, name);
+			free(name);
+			return -1;
+		}
+		*list = xreallocarray(*list, *n + 1, sizeof(**list));
+		(*list)[*n].name = name;
+		(*list)[(*n)++].id = v;
+		p = comma != NULL ? comma + 1 : NULL;
+	} while (p != NULL);
+	return 0;
+}
+
+static int
 set_option(struct load *l, enum opt_id id, const char *arg)
 {
 	struct ccd_config	*c = l->cfg;
@@ -676,18 +770,22 @@ set_option(struct load *l, enum opt_id id, const char *arg)
 		replace_str(&c->control_socket, *arg == '\0' ? "none" : arg);
 		return 0;
 	case O_CONTROL_MODE:
-		for (const char *p = arg; *p != '\0'; p++)
-			if (*p < '0' || *p > '7')
-				goto bad_mode;
-		errno = 0;
-		v = strtoull(arg, &end, 8);
-		if (*arg == '\0' || errno != 0 || v > 0777)
-			goto bad_mode;
-		c->control_mode = (mode_t)v;
+		return set_mode(l, id, arg, &c->control_mode);
+	case O_RO_MODE:
+		return set_mode(l, id, arg, &c->control_readonly_mode);
+	case O_RO_SOCKET:
+		if (strlen(arg) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+			fail(l, id, arg, "path longer than %zu bytes",
+			    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+			return -1;
+		}
+		replace_str(&c->control_readonly_socket,
+		    *arg == '\0' || strcmp(arg, "none") == 0 ? NULL : arg);
 		return 0;
-bad_mode:
-		fail(l, id, arg, "expected an octal mode from 0 to 0777, such as 0660");
-		return -1;
+	case O_WRITE_USERS:
+		return add_idents(l, id, arg, &c->write_users, &c->n_write_users);
+	case O_WRITE_GROUPS:
+		return add_idents(l, id, arg, &c->write_groups, &c->n_write_groups);
 	case O_CONTROL_GROUP:
 		if (*arg == '\0') {
 			fail(l, id, arg, "expected a group name or number");
@@ -743,6 +841,16 @@ bad_mode:
 	return -1;
 }
 
+static void
+clear_idents(struct ccd_ident **list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i].name);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
 /* Empties a repeatable option's list (the command line replaces the file's). */
 static void
 clear_list(struct ccd_config *c, enum opt_id id)
@@ -770,6 +878,12 @@ clear_list(struct ccd_config *c, enum opt_id id)
 		free(c->required_keys);
 		c->required_keys = NULL;
 		c->n_required_keys = 0;
+		break;
+	case O_WRITE_USERS:
+		clear_idents(&c->write_users, &c->n_write_users);
+		break;
+	case O_WRITE_GROUPS:
+		clear_idents(&c->write_groups, &c->n_write_groups);
 		break;
 	default:
 		break;
@@ -966,6 +1080,7 @@ set_defaults(struct ccd_config *c)
 	c->max_state_bytes = CC_DEFAULT_MAX_STATE_BYTES;
 	c->control_socket = xstrdup(CCD_DEFAULT_SOCKET);
 	c->control_mode = 0660;
+	c->control_readonly_mode = 0666;
 	c->max_line = CCD_DEFAULT_MAX_LINE;
 	c->max_clients = CCD_DEFAULT_MAX_CLIENTS;
 	c->max_output = CCD_DEFAULT_MAX_OUTPUT;
@@ -997,6 +1112,12 @@ finish(struct load *l)
 	}
 	if (!c->generation_set)
 		c->generation = now_ns();
+	if (c->control_readonly_socket != NULL && strcmp(c->control_socket, "none") != 0 &&
+	    strcmp(c->control_readonly_socket, c->control_socket) == 0) {
+		fail(l, O_RO_SOCKET, c->control_readonly_socket,
+		    "must differ from control-socket");
+		return -1;
+	}
 	if (resolve_one(c->listen, &c->listen_addr, &why) == -1) {
 		fail(l, O_LISTEN, c->listen, "%s", why);
 		free(why);
@@ -1066,12 +1187,15 @@ config_free(struct ccd_config *c)
 	clear_list(c, O_SEED);
 	clear_list(c, O_SET);
 	clear_list(c, O_REQUIRED_KEY);
+	clear_list(c, O_WRITE_USERS);
+	clear_list(c, O_WRITE_GROUPS);
 	free(c->node_id);
 	free(c->cluster_id);
 	free(c->listen);
 	free(c->advertise);
 	free(c->control_socket);
 	free(c->control_group);
+	free(c->control_readonly_socket);
 	free(c->config_file);
 	free(c->state_directory);
 	free(c);
@@ -1118,6 +1242,15 @@ print_kv(FILE *f, enum opt_id id, const char *value)
 	else
 		fprintf(f, "# %s: a value not representable in the file (command line only)\n",
 		    opts[id].name);
+}
+
+static void
+print_idents(FILE *f, enum opt_id id, const struct ccd_ident *list, size_t n)
+{
+	if (n == 0)
+		fprintf(f, "# %s = (none)\n", opts[id].name);
+	for (size_t i = 0; i < n; i++)
+		print_kv(f, id, list[i].name);
 }
 
 void
@@ -1175,6 +1308,13 @@ config_print(const struct ccd_config *c, FILE *f)
 		fprintf(f, "# control-group = (the daemon's group)\n");
 	else
 		print_kv(f, O_CONTROL_GROUP, c->control_group);
+	print_idents(f, O_WRITE_USERS, c->write_users, c->n_write_users);
+	print_idents(f, O_WRITE_GROUPS, c->write_groups, c->n_write_groups);
+	if (c->control_readonly_socket == NULL)
+		fprintf(f, "# control-readonly-socket = (none)\n");
+	else
+		print_kv(f, O_RO_SOCKET, c->control_readonly_socket);
+	fprintf(f, "control-readonly-mode = %04o\n", (unsigned)c->control_readonly_mode);
 	format_size(c->max_line, buf, sizeof(buf));
 	fprintf(f, "max-line = %s\n", buf);
 	fprintf(f, "max-clients = %zu\n", c->max_clients);
@@ -1197,6 +1337,25 @@ str_differs(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return a != b;
 	return strcmp(a, b) != 0;
+}
+
+static bool
+idents_are_equal(const struct ccd_ident *a, size_t na, const struct ccd_ident *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].id != b[i].id || strcmp(a[i].name, b[i].name) != 0)
+			return false;
+	return true;
+}
+
+bool
+config_access_is_equal(const struct ccd_config *a, const struct ccd_config *b)
+{
+	return idents_are_equal(a->write_users, a->n_write_users, b->write_users,
+	    b->n_write_users) && idents_are_equal(a->write_groups, a->n_write_groups,
+	    b->write_groups, b->n_write_groups);
 }
 
 bool
@@ -1246,6 +1405,12 @@ config_diff(const struct ccd_config *a, const struct ccd_config *b,
 	DIFF(str_differs(a->control_socket, b->control_socket), O_CONTROL_SOCKET);
 	DIFF(a->control_mode != b->control_mode, O_CONTROL_MODE);
 	DIFF(str_differs(a->control_group, b->control_group), O_CONTROL_GROUP);
+	DIFF(!idents_are_equal(a->write_users, a->n_write_users, b->write_users,
+	    b->n_write_users), O_WRITE_USERS);
+	DIFF(!idents_are_equal(a->write_groups, a->n_write_groups, b->write_groups,
+	    b->n_write_groups), O_WRITE_GROUPS);
+	DIFF(str_differs(a->control_readonly_socket, b->control_readonly_socket), O_RO_SOCKET);
+	DIFF(a->control_readonly_mode != b->control_readonly_mode, O_RO_MODE);
 	DIFF(a->max_line != b->max_line, O_MAX_LINE);
 	DIFF(a->max_clients != b->max_clients, O_MAX_CLIENTS);
 	DIFF(a->max_output != b->max_output, O_MAX_OUTPUT);

@@ -51,6 +51,11 @@ void	config_print(const struct ccd_config *, FILE *);
  */
 void	config_diff(const struct ccd_config *a, const struct ccd_config *b,
 	    void (*fn)(void *arg, const char *name), void *arg);
+/*
+ * Whether control-write-users and control-write-groups are the same, in
+ * order, names and resolved ids alike.
+ */
+bool	config_access_is_equal(const struct ccd_config *, const struct ccd_config *);
 /* Whether the seed lists are the same, in order. */
 bool	config_seeds_are_equal(const struct ccd_config *, const struct ccd_config *);
 

@@ -16,16 +16,26 @@
  * by a one-shot event later in the same loop iteration, so no callback
  * ever runs on freed memory and loops over clients stay valid.
  *
- * Socket: a live daemon at the path is detected by connecting before
- * unlinking (lldpd, bgpd control_check); the socket is bound under a
- * tight umask, then chmod'ed to control_mode and chown'ed to
- * control_group. Accept backs off for a second on EMFILE (tmux, bgpd).
+ * Sockets: a live daemon at the path is detected by connecting before
+ * unlinking (lldpd, bgpd control_check); each socket is bound under a
+ * tight umask, chown'ed to control_group, then chmod'ed to its mode, so
+ * it is never more open than configured, whatever the umask. Accept backs
+ * off for a second on EMFILE (tmux, bgpd).
+ *
+ * Access (bgpd's restricted socket, tmux's server-acl.c): the peer's
+ * credentials are read once at accept (SO_PEERCRED, and SO_PEERGROUPS for
+ * its supplementary groups); rpc.c asks control_client_access() before
+ * every write method. A second, read-only socket serves watchers with
+ * the same client code: its clients never pass that check. Each socket
+ * has max_clients of its own, so watchers cannot crowd out the main
+ * socket's clients.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,7 +85,12 @@ control_new(struct ccd *ccd)
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
 		return NULL;
 	ctl->ccd = ccd;
-	ctl->fd = -1;
+	for (int i = 0; i < CONTROL_N_LISTENERS; i++) {
+		ctl->listeners[i].control = ctl;
+		ctl->listeners[i].fd = -1;
+		ctl->listeners[i].readonly = i == CONTROL_READONLY;
+	}
+	ctl->self_uid = geteuid();
 	TAILQ_INIT(&ctl->clients);
 	TAILQ_INIT(&ctl->dead);
 	ctl->max_line = control_limit(ccd->cfg ? ccd->cfg->max_line : 0,
@@ -230,12 +245,15 @@ control_group(const char *name, gid_t *gid, char **cause)
 static void
 control_backoff_done(evutil_socket_t fd, short what, void *arg)
 {
-	struct control *ctl = arg;
+	struct control_listener *l = arg;
 
 	(void)fd;
 	(void)what;
-	event_add(ctl->accept_ev, NULL);
+	event_add(l->accept_ev, NULL);
 }
+
+static struct ctl_client *control_client_create(struct control *,
+	    struct control_listener *, int);
 
 static void
 control_reject(struct control *ctl, int fd)
@@ -262,8 +280,9 @@ control_reject(struct control *ctl, int fd)
 static void
 control_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct control	*ctl = arg;
-	int		 fd;
+	struct control_listener	*l = arg;
+	struct control		*ctl = l->control;
+	int			 fd;
 
 	(void)what;
 	for (int i = 0; i < CONTROL_ACCEPT_BATCH; i++) {
@@ -281,92 +300,108 @@ control_on_accept(evutil_socket_t lfd, short what, void *arg)
 				ctl->ccd->counters.clients_rejected++;
 				log_warnx("control: accept: %s: pausing for %d ms",
 				    strerror(errno), CONTROL_ACCEPT_BACKOFF_MS);
-				event_del(ctl->accept_ev);
-				evtimer_add(ctl->backoff_ev, &tv);
+				event_del(l->accept_ev);
+				evtimer_add(l->backoff_ev, &tv);
 				return;
 			}
 			log_warnx("control: accept: %s", strerror(errno));
 			return;
 		}
-		if (ctl->n_clients >= ctl->max_clients) {
+		if (l->n_clients >= ctl->max_clients) {
 			control_reject(ctl, fd);
 			continue;
 		}
-		if (control_client_new(ctl, fd) == NULL)
+		if (control_client_create(ctl, l, fd) == NULL)
 			log_warnx("control: new client: %s", strerror(errno));
 	}
+}
+
+/* "" and "none" mean no socket. */
+static bool
+control_path_is_set(const char *path)
+{
+	return path != NULL && path[0] != '\0' && strcmp(path, "none") != 0;
+}
+
+/*
+ * Binds and listens on one socket: mode exactly as configured whatever
+ * the umask, group gid unless it is (gid_t)-1. -1 and *cause on error; the
+ * caller's control_close() removes what was made.
+ */
+static int
+control_listen(struct control_listener *l, const char *path, mode_t mode, gid_t gid,
+    char **cause)
+{
+	struct event_base	*base = l->control->ccd->base;
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+
+	if (control_sockaddr(path, &sun, cause) == -1 ||
+	    control_make_dir(path, cause) == -1 ||
+	    control_check_stale(path, &sun, cause) == -1)
+		return -1;
+	if ((l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return control_cause(cause, "control socket: %s", strerror(errno));
+	/* born unreachable by anyone else: opened up by chmod below */
+	old = umask(0177);
+	if (bind(l->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		return control_cause(cause, "control socket %s: %s", path, strerror(errno));
+	}
+	umask(old);
+	if ((l->path = strdup(path)) == NULL) {
+		unlink(path);
+		return control_cause(cause, "control socket: %s", strerror(errno));
+	}
+	/* the group first: the socket never opens to the daemon's own group */
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1)
+		return control_cause(cause, "control socket %s: chown to group %lu: %s", path,
+		    (unsigned long)gid, strerror(errno));
+	if (chmod(path, mode & 0777) == -1)
+		return control_cause(cause, "control socket %s: chmod %04o: %s", path,
+		    (unsigned)mode, strerror(errno));
+	if (listen(l->fd, 128) == -1)
+		return control_cause(cause, "control socket %s: listen: %s", path,
+		    strerror(errno));
+	l->accept_ev = event_new(base, l->fd, EV_READ | EV_PERSIST, control_on_accept, l);
+	l->backoff_ev = evtimer_new(base, control_backoff_done, l);
+	if (l->accept_ev == NULL || l->backoff_ev == NULL ||
+	    event_add(l->accept_ev, NULL) == -1) {
+		errno = ENOMEM;
+		return control_cause(cause, "control socket: cannot add the accept event");
+	}
+	log_info("control: listening on %s (mode %04o%s)", path, (unsigned)(mode & 0777),
+	    l->readonly ? ", read-only" : "");
+	return 0;
 }
 
 int
 control_open(struct ccd *ccd, char **cause)
 {
-	const char		*path = ccd->cfg != NULL ? ccd->cfg->control_socket : NULL;
+	const struct ccd_config	*cfg = ccd->cfg;
+	const char		*path = cfg != NULL ? cfg->control_socket : NULL;
+	const char		*ro = cfg != NULL ? cfg->control_readonly_socket : NULL;
 	struct control		*ctl;
-	struct sockaddr_un	 sun;
-	mode_t			 old, mode;
 	gid_t			 gid = (gid_t)-1;
 
 	if (path == NULL)
 		path = CCD_DEFAULT_SOCKET;
-	if (path[0] == '\0' || strcmp(path, "none") == 0)
+	if (!control_path_is_set(path) && !control_path_is_set(ro))
 		return 0;
-	mode = ccd->cfg != NULL && ccd->cfg->control_mode != 0 ?
-	    ccd->cfg->control_mode : 0660;
-	if (control_sockaddr(path, &sun, cause) == -1)
-		return -1;
-	if (ccd->cfg != NULL && ccd->cfg->control_group != NULL &&
-	    ccd->cfg->control_group[0] != '\0' &&
-	    control_group(ccd->cfg->control_group, &gid, cause) == -1)
+	if (cfg != NULL && cfg->control_group != NULL && cfg->control_group[0] != '\0' &&
+	    control_group(cfg->control_group, &gid, cause) == -1)
 		return -1;
 	/* a client gone mid-write must cost an EPIPE, never the daemon */
 	signal(SIGPIPE, SIG_IGN);
-	if (control_make_dir(path, cause) == -1 ||
-	    control_check_stale(path, &sun, cause) == -1)
-		return -1;
 	if ((ctl = control_new(ccd)) == NULL)
 		return control_cause(cause, "control socket: %s", strerror(errno));
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->fd == -1) {
-		control_cause(cause, "control socket: %s", strerror(errno));
+	if (control_path_is_set(path) && control_listen(&ctl->listeners[CONTROL_MAIN], path,
+	    cfg != NULL && cfg->control_mode != 0 ? cfg->control_mode : 0660, gid, cause) == -1)
 		goto fail;
-	}
-	old = umask(0177);
-	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		control_cause(cause, "control socket %s: %s", path, strerror(errno));
+	if (control_path_is_set(ro) && control_listen(&ctl->listeners[CONTROL_READONLY], ro,
+	    cfg->control_readonly_mode != 0 ? cfg->control_readonly_mode : 0666, gid,
+	    cause) == -1)
 		goto fail;
-	}
-	umask(old);
-	if ((ctl->path = strdup(path)) == NULL) {
-		unlink(path);
-		control_cause(cause, "control socket: %s", strerror(errno));
-		goto fail;
-	}
-	if (chmod(path, mode & 07777) == -1) {
-		control_cause(cause, "control socket %s: chmod %04o: %s", path,
-		    (unsigned)mode, strerror(errno));
-		goto fail;
-	}
-	if (ccd->cfg != NULL && ccd->cfg->control_group != NULL &&
-	    ccd->cfg->control_group[0] != '\0' && chown(path, (uid_t)-1, gid) == -1) {
-		control_cause(cause, "control socket %s: chown to group %s: %s", path,
-		    ccd->cfg->control_group, strerror(errno));
-		goto fail;
-	}
-	if (listen(ctl->fd, 128) == -1) {
-		control_cause(cause, "control socket %s: listen: %s", path, strerror(errno));
-		goto fail;
-	}
-	ctl->accept_ev = event_new(ccd->base, ctl->fd, EV_READ | EV_PERSIST,
-	    control_on_accept, ctl);
-	ctl->backoff_ev = evtimer_new(ccd->base, control_backoff_done, ctl);
-	if (ctl->accept_ev == NULL || ctl->backoff_ev == NULL ||
-	    event_add(ctl->accept_ev, NULL) == -1) {
-		errno = ENOMEM;
-		control_cause(cause, "control socket: cannot add the accept event");
-		goto fail;
-	}
-	log_info("control: listening on %s (mode %04o)", path, (unsigned)(mode & 07777));
 	return 0;
 fail:
 	control_close(ccd);
@@ -383,8 +418,30 @@ control_client_free(struct ctl_client *c)
 		bufferevent_free(c->bev);
 	if (c->detached_out != NULL)
 		evbuffer_free(c->detached_out);
+	if (c->listener != NULL)
+		c->listener->n_clients--;
 	ctl->n_clients--;
+	free(c->groups);
 	free(c);
+}
+
+static void
+control_listener_close(struct control_listener *l)
+{
+	if (l->accept_ev != NULL)
+		event_free(l->accept_ev);
+	if (l->backoff_ev != NULL)
+		event_free(l->backoff_ev);
+	if (l->fd != -1)
+		close(l->fd);
+	if (l->path != NULL) {
+		if (unlink(l->path) == -1 && errno != ENOENT)
+			log_warnx("control: unlink %s: %s", l->path, strerror(errno));
+		free(l->path);
+	}
+	l->accept_ev = l->backoff_ev = NULL;
+	l->fd = -1;
+	l->path = NULL;
 }
 
 void
@@ -403,19 +460,10 @@ control_close(struct ccd *ccd)
 		TAILQ_REMOVE(&ctl->dead, c, entry);
 		control_client_free(c);
 	}
-	if (ctl->accept_ev != NULL)
-		event_free(ctl->accept_ev);
-	if (ctl->backoff_ev != NULL)
-		event_free(ctl->backoff_ev);
+	for (int i = 0; i < CONTROL_N_LISTENERS; i++)
+		control_listener_close(&ctl->listeners[i]);
 	if (ctl->reap_ev != NULL)
 		event_free(ctl->reap_ev);
-	if (ctl->fd != -1)
-		close(ctl->fd);
-	if (ctl->path != NULL) {
-		if (unlink(ctl->path) == -1 && errno != ENOENT)
-			log_warnx("control: unlink %s: %s", ctl->path, strerror(errno));
-		free(ctl->path);
-	}
 	subscribe_free(ctl->subs);
 	free(ctl);
 	ccd->control = NULL;
@@ -437,32 +485,89 @@ control_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * The peer's supplementary groups as they were at connect(): SO_PEERGROUPS
+ * (Linux 4.13). Older kernels: the groups of its uid's passwd entry
+ * (getgrouplist), which is what a login session of that user would have.
+ */
+static int
+control_peergroups(struct ctl_client *c, int fd)
+{
+	socklen_t	 len = 64 * sizeof(gid_t);
+	gid_t		*g = NULL, *ng;
+	struct passwd	*pw;
+	int		 n = 64;
+
+	for (int tries = 0; tries < 3; tries++) {
+		if ((ng = realloc(g, len > 0 ? len : sizeof(gid_t))) == NULL)
+			goto fail;
+		g = ng;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+			c->groups = g;
+			c->n_groups = len / sizeof(gid_t);
+			return 0;
+		}
+		if (errno != ERANGE)
+			break;		/* len is now the size needed */
+	}
+	log_debug("control: client %" PRIu64 ": SO_PEERGROUPS: %s: using the groups of uid %lu",
+	    c->id, strerror(errno), (unsigned long)c->uid);
+	if ((pw = getpwuid(c->uid)) == NULL)
+		goto fail;
+	for (int tries = 0; tries < 3; tries++) {
+		if ((ng = reallocarray(g, (size_t)n, sizeof(gid_t))) == NULL)
+			goto fail;
+		g = ng;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, g, &n) != -1) {
+			c->groups = g;
+			c->n_groups = (size_t)n;
+			return 0;
+		}
+	}
+fail:
+	free(g);
+	return -1;
+}
+
 static void
 control_peercred(struct ctl_client *c, int fd)
 {
 	struct ucred	uc;
 	socklen_t	len = sizeof(uc);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
-		c->has_creds = true;
-		c->pid = uc.pid;
-		c->uid = uc.uid;
-		c->gid = uc.gid;
-		log_debug("control: client %" PRIu64 ": pid %ld, uid %lu, gid %lu",
-		    c->id, (long)uc.pid, (unsigned long)uc.uid, (unsigned long)uc.gid);
-	} else
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
 		log_debug("control: client %" PRIu64 ": SO_PEERCRED: %s", c->id,
 		    strerror(errno));
+		return;
+	}
+	c->has_creds = true;
+	c->pid = uc.pid;
+	c->uid = uc.uid;
+	c->gid = uc.gid;
+	if (control_peergroups(c, fd) == -1)
+		log_debug("control: client %" PRIu64 ": no supplementary groups known", c->id);
+	log_debug("control: client %" PRIu64 ": pid %ld, uid %lu, gid %lu, %zu more group(s)%s",
+	    c->id, (long)uc.pid, (unsigned long)uc.uid, (unsigned long)uc.gid, c->n_groups,
+	    c->readonly ? ", read-only socket" : "");
 }
 
 struct ctl_client *
 control_client_new(struct control *ctl, int fd)
+{
+	return control_client_create(ctl, NULL, fd);
+}
+
+/* A client of listener l (NULL: not accepted from a listener, tests). */
+static struct ctl_client *
+control_client_create(struct control *ctl, struct control_listener *l, int fd)
 {
 	struct ctl_client *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->control = ctl;
+	c->listener = l;
+	c->readonly = l != NULL && l->readonly;
 	c->id = ++ctl->next_client_id;
 	c->state = CTL_ACTIVE;
 	TAILQ_INIT(&c->subs);
@@ -485,6 +590,8 @@ control_client_new(struct control *ctl, int fd)
 	}
 	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
 	ctl->n_clients++;
+	if (l != NULL)
+		l->n_clients++;
 	ctl->ccd->counters.clients_accepted++;
 	return c;
 fail:
@@ -567,6 +674,71 @@ control_client_close(struct ctl_client *c, bool flush)
 		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	}
 }
+
+/* ---- access -------------------------------------------------------------------- */
+
+static bool
+control_ident_is_listed(const struct ccd_ident *list, size_t n, id_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].id == id)
+			return true;
+	return false;
+}
+
+enum control_access
+control_client_access(const struct ctl_client *c)
+{
+	const struct control	*ctl = c->control;
+	const struct ccd_config	*cfg = ctl->ccd->cfg;
+
+	if (c->readonly)
+		return CONTROL_READONLY_SOCKET;
+	if (cfg == NULL || (cfg->n_write_users == 0 && cfg->n_write_groups == 0))
+		return CONTROL_MAY_WRITE;	/* the socket's mode and group are the gate */
+	if (!c->has_creds)
+		return CONTROL_NOT_LISTED;
+	if (c->uid == 0 || c->uid == ctl->self_uid ||
+	    control_ident_is_listed(cfg->write_users, cfg->n_write_users, c->uid) ||
+	    control_ident_is_listed(cfg->write_groups, cfg->n_write_groups, c->gid))
+		return CONTROL_MAY_WRITE;
+	for (size_t i = 0; i < c->n_groups; i++)
+		if (control_ident_is_listed(cfg->write_groups, cfg->n_write_groups,
+		    c->groups[i]))
+			return CONTROL_MAY_WRITE;
+	return CONTROL_NOT_LISTED;
+}
+
+void
+control_client_denied(struct ctl_client *c, const char *method, enum control_access why)
+{
+	struct control	*ctl = c->control;
+	uint64_t	 now = control_now(ctl);
+	char		 who[64], more[64] = "";
+
+	ctl->ccd->counters.denied++;
+	/* a client looping on a refused call must not flood the log */
+	if (ctl->denied_warned && now - ctl->denied_warn_ms < CONTROL_DENIED_WARN_MS) {
+		ctl->denied_quiet++;
+		return;
+	}
+	if (c->has_creds)
+		snprintf(who, sizeof(who), "pid %ld, uid %lu", (long)c->pid,
+		    (unsigned long)c->uid);
+	else
+		snprintf(who, sizeof(who), "unknown credentials");
+	if (ctl->denied_quiet > 0)
+		snprintf(more, sizeof(more), " (%" PRIu64 " more refused since the last warning)",
+		    ctl->denied_quiet);
+	log_warnx("control: client %" PRIu64 " (%s): %s refused: %s%s", c->id, who, method,
+	    why == CONTROL_READONLY_SOCKET ? "read-only socket" :
+	    "not in control-write-users or control-write-groups", more);
+	ctl->denied_warned = true;
+	ctl->denied_warn_ms = now;
+	ctl->denied_quiet = 0;
+}
+
+/* ---- output ---------------------------------------------------------------------- */
 
 static void
 control_client_write(struct ctl_client *c, const char *buf, size_t len)

@@ -185,6 +185,9 @@ metrics_format(struct ccd *ccd, size_t *len)
 	    "Subscribers closed for not reading (output over max_output).",
 	    k->lagged_clients);
 	counter(f, "control_notifications_total", "Notifications queued.", k->notifications);
+	counter(f, "control_denied_total",
+	    "Write calls refused: read-only socket, or not in control-write-users/-groups.",
+	    k->denied);
 
 	if (fclose(f) != 0) {
 		free(buf);

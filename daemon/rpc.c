@@ -401,10 +401,12 @@ rpc_hello(struct rpc_call *call)
 	if (client != NULL)
 		log_debug("control: client %" PRIu64 ": hello from \"%.*s\"",
 		    call->client->id, (int)(len > 64 ? 64 : len), client);
-	return json_pack("{s:i,s:s,s:o,s:s}", "protocol", CC_CTL_PROTOCOL,
+	return json_pack("{s:i,s:s,s:o,s:s,s:s}", "protocol", CC_CTL_PROTOCOL,
 	    "version", CHITCHATD_VERSION,
 	    "node_id", cc_ctl_string(self->node_id, self->node_id_len),
-	    "cluster_id", cc_engine_cluster_id(call->ccd->engine));
+	    "cluster_id", cc_engine_cluster_id(call->ccd->engine),
+	    "access", control_client_access(call->client) == CONTROL_MAY_WRITE ?
+	    "write" : "read");
 }
 
 static json_t *
@@ -667,22 +669,74 @@ rpc_metrics(struct rpc_call *call)
 	return o;
 }
 
+/*
+ * Each row says whether the method writes (changes the node's or the
+ * cluster's state): write methods are refused on the read-only socket and
+ * to clients outside control-write-users/-groups (control_client_access).
+ * RPC_WRITE is 0, so a row that forgot the field would fail closed; -Wextra
+ * (missing-field-initializers) refuses such a row anyway.
+ */
+enum rpc_access {
+	RPC_WRITE,
+	RPC_READ,
+};
+
 static const struct rpc_method {
 	const char	*name;
 	rpc_fn		 fn;
+	enum rpc_access	 access;
 } rpc_methods[] = {
-	{ "hello",		rpc_hello },
-	{ "info",		rpc_info },
-	{ "members",		rpc_members },
-	{ "get",		rpc_get },
-	{ "keys",		rpc_keys },
-	{ "set",		rpc_set },
-	{ "delete",		rpc_delete },
-	{ "delete_after_ttl",	rpc_delete_after_ttl },
-	{ "subscribe",		rpc_subscribe },
-	{ "unsubscribe",	rpc_unsubscribe },
-	{ "metrics",		rpc_metrics },
+	{ "hello",		rpc_hello,		RPC_READ },
+	{ "info",		rpc_info,		RPC_READ },
+	{ "members",		rpc_members,		RPC_READ },
+	{ "get",		rpc_get,		RPC_READ },
+	{ "keys",		rpc_keys,		RPC_READ },
+	{ "set",		rpc_set,		RPC_WRITE },
+	{ "delete",		rpc_delete,		RPC_WRITE },
+	{ "delete_after_ttl",	rpc_delete_after_ttl,	RPC_WRITE },
+	{ "subscribe",		rpc_subscribe,		RPC_READ },
+	{ "unsubscribe",	rpc_unsubscribe,	RPC_READ },
+	{ "metrics",		rpc_metrics,		RPC_READ },
 };
+
+static const struct rpc_method *
+rpc_method_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++)
+		if (strcmp(name, rpc_methods[i].name) == 0)
+			return &rpc_methods[i];
+	return NULL;
+}
+
+int
+rpc_method_writes(const char *name)
+{
+	const struct rpc_method *m = rpc_method_find(name);
+
+	return m == NULL ? -1 : m->access == RPC_WRITE;
+}
+
+/* A write method c may not call: counted, logged (rate-limited), refused. */
+static void
+rpc_check_access(struct rpc_call *call, const struct rpc_method *m)
+{
+	enum control_access why;
+
+	if (m->access != RPC_WRITE ||
+	    (why = control_client_access(call->client)) == CONTROL_MAY_WRITE)
+		return;
+	control_client_denied(call->client, m->name, why);
+	if (why == CONTROL_READONLY_SOCKET)
+		rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED,
+		    "%s is a write method and this socket is read-only", m->name);
+	else if (call->client->has_creds)
+		rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED, "uid %lu may not call the write "
+		    "method %s (see control-write-users, control-write-groups)",
+		    (unsigned long)call->client->uid, m->name);
+	else
+		rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED, "%s: unknown peer credentials may not "
+		    "call write methods (see control-write-users)", m->name);
+}
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
@@ -715,7 +769,7 @@ rpc_handle_message(struct ccd *ccd, struct ctl_client *client, json_t *msg)
 {
 	struct cc_ctl_request	 req;
 	struct rpc_call		 call;
-	const struct rpc_method	*m = NULL;
+	const struct rpc_method	*m;
 	enum cc_ctl_err		 err;
 	const char		*why;
 	json_t			*result, *empty = NULL, *reply;
@@ -723,11 +777,7 @@ rpc_handle_message(struct ccd *ccd, struct ctl_client *client, json_t *msg)
 	ccd->counters.requests++;
 	if (cc_ctl_request_parse(msg, &req, &err, &why) == -1)
 		return rpc_error_reply(ccd, req.id, err, why, NULL);
-	for (size_t i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++)
-		if (strcmp(req.method, rpc_methods[i].name) == 0) {
-			m = &rpc_methods[i];
-			break;
-		}
+	m = rpc_method_find(req.method);
 	memset(&call, 0, sizeof(call));
 	call.ccd = ccd;
 	call.client = client;
@@ -737,6 +787,8 @@ rpc_handle_message(struct ccd *ccd, struct ctl_client *client, json_t *msg)
 		rpc_fail(&call, CC_CTL_ERR_NOT_ALLOWED, "the connection is closing");
 	else if (ccd->engine == NULL)
 		rpc_fail(&call, CC_CTL_ERR_INTERNAL, "the engine is not running");
+	else
+		rpc_check_access(&call, m);
 	result = NULL;
 	if (!call.failed) {
 		if (req.params == NULL && (req.params = empty = json_object()) == NULL)

@@ -32,6 +32,13 @@ void	rpc_handle_line(struct ccd *, struct ctl_client *, const char *line, size_t
  */
 json_t	*rpc_handle_message(struct ccd *, struct ctl_client *, json_t *msg);
 
+/*
+ * Whether the method of that name is a write method (1; access-
+ * controlled, see control_client_access), a read method (0), or unknown
+ * (-1).
+ */
+int	rpc_method_writes(const char *name);
+
 /* ---- shapes shared with subscribe.c (new references, NULL on ENOMEM) ---- */
 
 /* Sets "node_id", "generation", "address" on obj. -1 on ENOMEM. */

@@ -16,7 +16,7 @@
 #include "../../daemon/config.h"
 #include "testutil.h"
 
-#define MAXARGS	64
+#define MAXARGS	96
 
 /* argv from a NULL-terminated list; argv[0] is "chitchatd". */
 struct args {
@@ -156,6 +156,10 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c->control_socket, "/run/chitchatd/chitchatd.sock");
 	ck_assert_uint_eq(c->control_mode, 0660);
 	ck_assert_ptr_null(c->control_group);
+	ck_assert_uint_eq(c->n_write_users, 0);
+	ck_assert_uint_eq(c->n_write_groups, 0);
+	ck_assert_ptr_null(c->control_readonly_socket);
+	ck_assert_uint_eq(c->control_readonly_mode, 0666);
 	ck_assert_uint_eq(c->max_line, 1024 * 1024);
 	ck_assert_uint_eq(c->max_clients, 256);
 	ck_assert_uint_eq(c->max_output, 4 * 1024 * 1024);
@@ -181,7 +185,10 @@ START_TEST(test_every_option_on_the_command_line)
 	    "--max-datagram-size", "1400", "--set", "role=db", "--set", "empty=",
 	    "--set", "eq=a=b", "--required-key", "ready", "--required-key", "role",
 	    "--control-socket", "/tmp/x.sock", "--control-mode", "600", "--control-group",
-	    gid, "--max-line", "64k", "--max-clients", "3", "--max-output", "2M",
+	    gid, "--control-write-users", "root,4242", "--control-write-users", " 17 ",
+	    "--control-write-groups", "root", "--control-readonly-socket", "/tmp/ro.sock",
+	    "--control-readonly-mode", "644",
+	    "--max-line", "64k", "--max-clients", "3", "--max-output", "2M",
 	    "--log-level", "debug", NULL);
 	ck_assert_str_eq(c->node_id, "n1");
 	ck_assert_str_eq(c->cluster_id, "prod");
@@ -216,6 +223,17 @@ START_TEST(test_every_option_on_the_command_line)
 	ck_assert_str_eq(c->control_socket, "/tmp/x.sock");
 	ck_assert_uint_eq(c->control_mode, 0600);
 	ck_assert_str_eq(c->control_group, gid);
+	ck_assert_uint_eq(c->n_write_users, 3);
+	ck_assert_str_eq(c->write_users[0].name, "root");
+	ck_assert_uint_eq(c->write_users[0].id, 0);
+	ck_assert_str_eq(c->write_users[1].name, "4242");
+	ck_assert_uint_eq(c->write_users[1].id, 4242);
+	ck_assert_str_eq(c->write_users[2].name, "17");	/* spaces trimmed */
+	ck_assert_uint_eq(c->write_users[2].id, 17);
+	ck_assert_uint_eq(c->n_write_groups, 1);
+	ck_assert_uint_eq(c->write_groups[0].id, 0);
+	ck_assert_str_eq(c->control_readonly_socket, "/tmp/ro.sock");
+	ck_assert_uint_eq(c->control_readonly_mode, 0644);
 	ck_assert_uint_eq(c->max_line, 65536);
 	ck_assert_uint_eq(c->max_clients, 3);
 	ck_assert_uint_eq(c->max_output, 2 * 1024 * 1024);
@@ -357,6 +375,9 @@ END_TEST
 
 /* ---- bad values: one line naming the option ---------------------------------------- */
 
+#define LONG_PATH "0123456789012345678901234567890123456789012345678901234567890123456789" \
+	"012345678901234567890123456789012345678901234567890123456789"
+
 START_TEST(test_bad_values_name_the_option)
 {
 	static const struct { const char *opt, *arg, *why; } cases[] = {
@@ -407,6 +428,15 @@ START_TEST(test_bad_values_name_the_option)
 		{ "--control-mode", "1777", "octal" },
 		{ "--control-mode", "rw", "octal" },
 		{ "--control-group", "no-such-group-here", "no such group" },
+		{ "--control-write-users", "no-such-user-here", "no such user: no-such-user-here" },
+		{ "--control-write-users", "root,no-such-user-here", "no such user" },
+		{ "--control-write-users", "root,", "separated by commas" },
+		{ "--control-write-users", "", "separated by commas" },
+		{ "--control-write-users", "4294967295", "no such user" },
+		{ "--control-write-groups", "no-such-group-here", "no such group: no-such-group-here" },
+		{ "--control-write-groups", ",root", "separated by commas" },
+		{ "--control-readonly-mode", "0999", "octal" },
+		{ "--control-readonly-socket", "/tmp/" LONG_PATH, "path longer" },
 		{ "--max-line", "100", "256 to" },
 		{ "--max-clients", "0", "1 to 65536" },
 		{ "--max-clients", "65537", "1 to 65536" },
@@ -683,6 +713,79 @@ START_TEST(test_check_config_output_reads_back)
 }
 END_TEST
 
+/* control-write-users/-groups: lists, file and command line, errors, output, diff. */
+START_TEST(test_access_options)
+{
+	char			 path[64], *out = NULL, *cause;
+	size_t			 len = 0;
+	struct ccd_config	*c, *d;
+	FILE			*f;
+
+	write_file(path, sizeof(path),
+	    "control-write-users = root\n"
+	    "control-write-users = 7, 8\n"
+	    "control-write-groups = 0\n"
+	    "control-readonly-socket = /tmp/watch.sock\n");
+	/* the file's lines accumulate, in order */
+	c = load_ok(NULL, "--config", path, NULL);
+	ck_assert_uint_eq(c->n_write_users, 3);
+	ck_assert_uint_eq(c->write_users[0].id, 0);
+	ck_assert_uint_eq(c->write_users[2].id, 8);
+	ck_assert_str_eq(c->write_users[2].name, "8");
+	ck_assert_uint_eq(c->n_write_groups, 1);
+	/* --check-config prints one entry a line, which reads back */
+	f = open_memstream(&out, &len);
+	config_print(c, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "\ncontrol-write-users = root\ncontrol-write-users = 7\n"
+	    "control-write-users = 8\ncontrol-write-groups = 0\n"
+	    "control-readonly-socket = /tmp/watch.sock\ncontrol-readonly-mode = 0666\n"));
+	free(out);
+	/* the command line replaces the file's list */
+	d = load_ok(NULL, "--config", path, "--control-write-users", "9", NULL);
+	ck_assert_uint_eq(d->n_write_users, 1);
+	ck_assert_uint_eq(d->write_users[0].id, 9);
+	ck_assert_uint_eq(d->n_write_groups, 1);		/* untouched */
+	ck_assert(config_access_is_equal(c, c));
+	ck_assert(!config_access_is_equal(c, d));
+	config_free(d);
+	/* the same ids under other names still differ: the log says what changed */
+	d = load_ok(NULL, "--config", path, "--control-write-users", "0,7,8", NULL);
+	ck_assert(!config_access_is_equal(c, d));
+	config_free(d);
+	config_free(c);
+	/* defaults print as comments */
+	c = load_ok(NULL, NULL);
+	out = NULL;
+	f = open_memstream(&out, &len);
+	config_print(c, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "\n# control-write-users = (none)\n"
+	    "# control-write-groups = (none)\n# control-readonly-socket = (none)\n"));
+	free(out);
+	config_free(c);
+	/* "none" is no read-only socket; the same path as the main one is refused */
+	c = load_ok(NULL, "--control-readonly-socket", "none", NULL);
+	ck_assert_ptr_null(c->control_readonly_socket);
+	config_free(c);
+	cause = load_err("--control-socket", "/tmp/a.sock", "--control-readonly-socket",
+	    "/tmp/a.sock", NULL);
+	ck_assert_str_eq(cause, "--control-readonly-socket /tmp/a.sock: must differ from "
+	    "control-socket");
+	free(cause);
+	c = load_ok(NULL, "--control-socket", "none", "--control-readonly-socket", "none", NULL);
+	config_free(c);
+	unlink(path);
+	/* an unknown name in the file: file:line and the option */
+	write_file(path, sizeof(path), "node-id = x\ncontrol-write-groups = no-such-group-here\n");
+	cause = load_err("--config", path, NULL);
+	ck_assert_ptr_nonnull(strstr(cause, ":2: control-write-groups = no-such-group-here: "
+	    "no such group: no-such-group-here"));
+	free(cause);
+	unlink(path);
+}
+END_TEST
+
 /* ---- reload support --------------------------------------------------------------------- */
 
 struct names {
@@ -716,6 +819,14 @@ START_TEST(test_diff_for_reload)
 	memset(&n, 0, sizeof(n));
 	config_diff(a, b, collect, &n);
 	ck_assert_str_eq(n.buf, "listen seed generation set max-clients log-level ");
+	config_free(b);
+	b = load_ok(NULL, "--seed", "127.0.0.1:1", "--control-write-users", "0",
+	    "--control-write-groups", "0", "--control-readonly-socket", "/tmp/w.sock",
+	    "--control-readonly-mode", "0600", NULL);
+	memset(&n, 0, sizeof(n));
+	config_diff(a, b, collect, &n);
+	ck_assert_str_eq(n.buf, "control-write-users control-write-groups "
+	    "control-readonly-socket control-readonly-mode ");
 	config_free(a);
 	config_free(b);
 }
@@ -901,7 +1012,7 @@ START_TEST(test_man_pages_document_every_option)
 		ck_assert_msg(strstr(man5, want) != NULL, "chitchatd.conf.5 lacks %s", want + 1);
 		n++;
 	}
-	ck_assert_int_eq(n, 28);
+	ck_assert_int_eq(n, 32);
 	free(printed);
 	free(man8);
 	free(man5);
@@ -1006,6 +1117,7 @@ config_suite(void)
 	tcase_add_test(tf, test_command_line_overrides_file);
 	tcase_add_test(tf, test_check_config_output_reads_back);
 	tcase_add_test(tf, test_diff_for_reload);
+	tcase_add_test(tf, test_access_options);
 	tcase_add_test(tf, test_example_config_lists_every_option_with_its_default);
 	tcase_add_test(tf, test_man_pages_document_every_option);
 	suite_add_tcase(s, tf);

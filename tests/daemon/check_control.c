@@ -435,6 +435,151 @@ START_TEST(test_socket_file)
 }
 END_TEST
 
+/* ---- the read-only socket ------------------------------------------------------------ */
+
+/* Connects a test client to path. */
+static void
+tc_connect_to(struct tc *t, const char *path)
+{
+	struct sockaddr_un sun;
+
+	memset(t, 0, sizeof(*t));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	t->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(t->fd, 0);
+	ck_assert_int_eq(connect(t->fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+}
+
+START_TEST(test_readonly_socket)
+{
+	struct tc	 rw, ro, more[3];
+	struct stat	 st;
+	char		 ro_path[160], *cause = NULL;
+	json_t		*r, *p;
+	mode_t		 old;
+
+	/* reopened with a read-only socket too, under a umask that would hide both */
+	control_close(&F.a.ccd);
+	snprintf(ro_path, sizeof(ro_path), "%s/ro.sock", F.dir);
+	F.a.cfg.control_readonly_socket = ro_path;
+	old = umask(077);
+	ck_assert_msg(control_open(&F.a.ccd, &cause) == 0, "%s", cause);
+	umask(old);
+	ck_assert_int_eq(lstat(F.path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0660);
+	ck_assert_int_eq(lstat(ro_path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, 0666);
+	/* watchers: reads and subscriptions work, writes never */
+	tc_connect_to(&ro, ro_path);
+	r = tc_call(&ro, 1, "hello", "{'protocol':1}");
+	ck_assert_str_eq(str(json_object_get(r, "result"), "access"), "read");
+	json_decref(r);
+	r = tc_call(&ro, 2, "set", "{'key':'ro/x','value':'1'}");
+	ck_assert_int_eq(code_of(r), -32003);
+	ck_assert_ptr_nonnull(strstr(str(json_object_get(json_object_get(r, "error"), "data"),
+	    "reason"), "read-only"));
+	json_decref(r);
+	ck_assert_ptr_null(cc_node_get(cc_engine_self_node(F.a.ccd.engine), "ro/x", 4));
+	tc_ok(&ro, 3, "info", NULL);
+	tc_ok(&ro, 4, "subscribe", "{'prefix':'ro/'}");
+	/* a key written on the main socket reaches the read-only subscriber */
+	tc_connect(&rw);
+	r = tc_call(&rw, 1, "hello", "{'protocol':1}");
+	ck_assert_str_eq(str(json_object_get(r, "result"), "access"), "write");
+	json_decref(r);
+	tc_ok(&rw, 2, "set", "{'key':'ro/x','value':'2'}");
+	ck_assert_ptr_nonnull(p = tc_note(&ro, CC_CTL_KEY_CHANGED, 5000));
+	ck_assert_str_eq(str(p, "key"), "ro/x");
+	ck_assert_str_eq(str(p, "value"), "2");
+	json_decref(p);
+	r = tc_call(&ro, 5, "get", "{'key':'ro/x'}");
+	ck_assert_str_eq(str(json_object_get(r, "result"), "value"), "2");
+	json_decref(r);
+	ck_assert_uint_eq(F.a.ccd.counters.denied, 1);
+	/* max_clients per socket: the read-only one is full, the main one is not */
+	F.a.ccd.control->max_clients = 2;
+	tc_connect_to(&more[0], ro_path);
+	tc_ok(&more[0], 1, "info", NULL);
+	tc_connect_to(&more[1], ro_path);
+	r = tc_reply(&more[1]);
+	ck_assert_int_eq(code_of(r), -32005);
+	json_decref(r);
+	ck_assert(tc_wait_eof(&more[1], 5000));
+	tc_connect(&more[2]);
+	tc_ok(&more[2], 1, "info", NULL);
+	ck_assert_uint_eq(F.a.ccd.control->n_clients, 4);
+	for (int i = 0; i < 3; i++)
+		tc_close(&more[i]);
+	tc_close(&ro);
+	tc_close(&rw);
+	/* both removed at close */
+	control_close(&F.a.ccd);
+	ck_assert_int_eq(lstat(F.path, &st), -1);
+	ck_assert_int_eq(lstat(ro_path, &st), -1);
+	F.a.cfg.control_readonly_socket = NULL;
+}
+END_TEST
+
+START_TEST(test_readonly_socket_files)
+{
+	struct ccd		 other;
+	struct ccd_config	 cfg;
+	struct stat		 st;
+	struct sockaddr_un	 sun;
+	char			 ro[160], main_path[160], *cause = NULL;
+	int			 fd;
+
+	memset(&other, 0, sizeof(other));
+	memset(&cfg, 0, sizeof(cfg));
+	other.base = F.base;
+	other.cfg = &cfg;
+	other.engine = F.a.ccd.engine;
+	snprintf(ro, sizeof(ro), "%s/ro2.sock", F.dir);
+	snprintf(main_path, sizeof(main_path), "%s/main2.sock", F.dir);
+	/* a stale read-only socket is replaced; its mode as configured */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, ro, strlen(ro) + 1);
+	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	cfg.control_socket = (char *)"none";		/* a read-only socket alone */
+	cfg.control_readonly_socket = ro;
+	cfg.control_readonly_mode = 0640;
+	ck_assert_msg(control_open(&other, &cause) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(other.control);
+	ck_assert_int_eq(lstat(ro, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0640);
+	/* a second daemon on it is refused, and the first keeps it */
+	{
+		struct ccd second = other;
+
+		second.control = NULL;
+		ck_assert_int_eq(control_open(&second, &cause), -1);
+		ck_assert_ptr_nonnull(strstr(cause, "in use"));
+		free(cause);
+		ck_assert_int_eq(lstat(ro, &st), 0);
+	}
+	control_close(&other);
+	ck_assert_int_eq(lstat(ro, &st), -1);
+	/* not a socket: refused, and the main socket made before it is removed */
+	ck_assert_int_ge(fd = open(ro, O_CREAT | O_WRONLY, 0600), 0);
+	close(fd);
+	cfg.control_socket = main_path;
+	ck_assert_int_eq(control_open(&other, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "not a socket"));
+	free(cause);
+	ck_assert_ptr_null(other.control);
+	ck_assert_int_eq(lstat(main_path, &st), -1);
+	ck_assert_int_eq(lstat(ro, &st), 0);
+	unlink(ro);
+}
+END_TEST
+
 /* ---- framing ------------------------------------------------------------------------- */
 
 START_TEST(test_pipelined)
@@ -965,6 +1110,8 @@ control_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_socket_file);
+	tcase_add_test(tc, test_readonly_socket);
+	tcase_add_test(tc, test_readonly_socket_files);
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_many_clients);
 	tcase_add_test(tc, test_broken_json);

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -627,6 +628,227 @@ START_TEST(test_batches)
 }
 END_TEST
 
+/* ---- access control --------------------------------------------------------------- */
+
+static struct ccd_ident	users[] = { { (char *)"alice", 1000 } };
+static struct ccd_ident	groups[] = { { (char *)"ops", 50 } };
+
+/* F.c as a peer with these credentials (SO_PEERCRED, SO_PEERGROUPS). */
+static void
+as_peer(uid_t uid, gid_t gid, const gid_t *extra, size_t n_extra)
+{
+	free(F.c->groups);
+	F.c->groups = NULL;
+	F.c->n_groups = 0;
+	F.c->has_creds = true;
+	F.c->pid = 4242;
+	F.c->uid = uid;
+	F.c->gid = gid;
+	if (n_extra > 0) {
+		ck_assert_ptr_nonnull(F.c->groups = calloc(n_extra, sizeof(gid_t)));
+		memcpy(F.c->groups, extra, n_extra * sizeof(gid_t));
+		F.c->n_groups = n_extra;
+	}
+}
+
+static void
+restrict_writes(void)
+{
+	F.cfg.write_users = users;
+	F.cfg.n_write_users = 1;
+	F.cfg.write_groups = groups;
+	F.cfg.n_write_groups = 1;
+	F.ccd.control->self_uid = 4321;		/* the daemon's own uid */
+}
+
+/* Whether F.c may set a key now (any other error fails the test). */
+static bool
+may_set(void)
+{
+	json_t *r = call_on(F.c, "set", "{'key':'w','value':'1'}");
+
+	if (json_object_get(r, "result") != NULL)
+		return true;
+	ck_assert_int_eq(code_of(r), -32003);
+	return false;
+}
+
+START_TEST(test_access_method_table)
+{
+	static const char *writes[] = { "set", "delete", "delete_after_ttl" };
+	static const char *reads[] = { "hello", "info", "members", "get", "keys", "subscribe",
+	    "unsubscribe", "metrics" };
+
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		ck_assert_msg(rpc_method_writes(writes[i]) == 1, "%s", writes[i]);
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		ck_assert_msg(rpc_method_writes(reads[i]) == 0, "%s", reads[i]);
+	ck_assert_int_eq(rpc_method_writes("nope"), -1);
+}
+END_TEST
+
+START_TEST(test_access_open_by_default)
+{
+	/* no allow-list: whoever connected may write (the socket is the gate) */
+	as_peer(65534, 65534, NULL, 0);
+	ck_assert_str_eq(str(ok("hello", "{'protocol':1}"), "access"), "write");
+	ck_assert(may_set());
+	ck_assert_uint_eq(F.ccd.counters.denied, 0);
+}
+END_TEST
+
+START_TEST(test_access_lists)
+{
+	static const gid_t	 other[] = { 7, 8 }, ops[] = { 7, 50 };
+	json_t			*r;
+
+	restrict_writes();
+	/* not listed: every write method refused, every read method served */
+	as_peer(2000, 2000, other, 2);
+	ck_assert_str_eq(str(ok("hello", "{'protocol':1}"), "access"), "read");
+	ck_assert(!may_set());
+	ck_assert_str_eq(str(json_object_get(F.last, "error"), "message"), "not allowed");
+	ck_assert_str_eq(reason_of(F.last), "uid 2000 may not call the write method set "
+	    "(see control-write-users, control-write-groups)");
+	r = call_on(F.c, "delete", "{'key':'w'}");
+	ck_assert_int_eq(code_of(r), -32003);
+	ck_assert_ptr_nonnull(strstr(reason_of(r), "method delete "));
+	ck_assert_int_eq(code_of(call_on(F.c, "delete_after_ttl", "{'key':'w'}")), -32003);
+	ck_assert_ptr_null(cc_node_get(cc_engine_self_node(F.ccd.engine), "w", 1));
+	ok("info", NULL);
+	ok("members", NULL);
+	ok("keys", NULL);
+	ok("metrics", NULL);
+	ck_assert_int_eq(rpc_err("get", "{'key':'w'}"), -32000);	/* served: no such key */
+	ok("subscribe", "{'prefix':''}");
+	ok("unsubscribe", "{'subscription':1}");
+	ck_assert_uint_eq(F.ccd.counters.denied, 3);
+	/* a refused call with bad params is still refused, not "invalid params" */
+	ck_assert_int_eq(rpc_err("set", "{}"), -32003);
+	/* who may */
+	as_peer(1000, 1000, NULL, 0);			/* listed user */
+	ck_assert(may_set());
+	as_peer(0, 0, NULL, 0);				/* root */
+	ck_assert(may_set());
+	as_peer(4321, 4321, NULL, 0);			/* the daemon's own uid */
+	ck_assert(may_set());
+	as_peer(2000, 50, NULL, 0);			/* listed primary group */
+	ck_assert(may_set());
+	as_peer(2000, 2000, ops, 2);			/* listed supplementary group */
+	ck_assert_str_eq(str(ok("hello", "{'protocol':1}"), "access"), "write");
+	ck_assert(may_set());
+	/* unknown credentials (SO_PEERCRED failed): never */
+	as_peer(0, 0, NULL, 0);
+	F.c->has_creds = false;
+	ck_assert(!may_set());
+	ck_assert_ptr_nonnull(strstr(reason_of(F.last), "unknown peer credentials"));
+	ck_assert_uint_eq(F.ccd.counters.denied, 5);
+	/* groups only: users outside them are refused too */
+	F.cfg.n_write_users = 0;
+	as_peer(1000, 1000, NULL, 0);
+	ck_assert(!may_set());
+	as_peer(1000, 1000, ops, 2);
+	ck_assert(may_set());
+}
+END_TEST
+
+START_TEST(test_access_readonly_client)
+{
+	/* the read-only socket: refused whoever the caller, lists or not */
+	as_peer(0, 0, NULL, 0);
+	F.c->readonly = true;
+	ck_assert_str_eq(str(ok("hello", "{'protocol':1}"), "access"), "read");
+	ck_assert(!may_set());
+	ck_assert_str_eq(reason_of(F.last), "set is a write method and this socket is read-only");
+	ok("info", NULL);
+	ok("subscribe", "{'prefix':''}");
+	restrict_writes();
+	ck_assert(!may_set());
+	ck_assert_uint_eq(F.ccd.counters.denied, 2);
+}
+END_TEST
+
+START_TEST(test_access_batch_and_notifications)
+{
+	json_t		*r;
+	const char	*text;
+
+	restrict_writes();
+	as_peer(2000, 2000, NULL, 0);
+	ck_assert_int_eq(cc_engine_set(F.ccd.engine, "k", 1, "v", 1), 0);
+	/* each refused call of a batch gets its own error; the others run */
+	r = raw("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"set\",\"params\":{\"key\":\"a\",\"value\":\"1\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"get\",\"params\":{\"key\":\"k\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"delete\",\"params\":{\"key\":\"k\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"delete\",\"params\":{\"key\":\"k\"}},"
+	    "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"info\"}]");
+	ck_assert(json_is_array(r));
+	ck_assert_int_eq(json_array_size(r), 4);
+	ck_assert_int_eq(code_of(json_array_get(r, 0)), -32003);
+	ck_assert_int_eq(num(json_array_get(r, 0), "id"), 1);
+	ck_assert_str_eq(str(json_object_get(json_array_get(r, 1), "result"), "value"), "v");
+	ck_assert_int_eq(code_of(json_array_get(r, 2)), -32003);
+	ck_assert_int_eq(num(json_array_get(r, 2), "id"), 3);
+	ck_assert_ptr_nonnull(json_object_get(json_array_get(r, 3), "result"));
+	ck_assert_ptr_nonnull(cc_node_get(cc_engine_self_node(F.ccd.engine), "k", 1));
+	/* a refused notification: no reply, counted */
+	ck_assert_ptr_null(raw("{\"jsonrpc\":\"2.0\",\"method\":\"set\","
+	    "\"params\":{\"key\":\"n\",\"value\":\"1\"}}"));
+	ck_assert_ptr_null(cc_node_get(cc_engine_self_node(F.ccd.engine), "n", 1));
+	ck_assert_uint_eq(F.ccd.counters.denied, 4);
+	text = str(ok("metrics", NULL), "text");
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE chitchatd_control_denied_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nchitchatd_control_denied_total 4\n"));
+}
+END_TEST
+
+/* Lines of f holding needle. */
+static int
+count_in(FILE *f, const char *needle)
+{
+	char	line[1024];
+	int	n = 0;
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	return n;
+}
+
+START_TEST(test_access_warning_rate_limited)
+{
+	FILE	*f = tmpfile();
+	int	 saved = dup(2);
+	char	 line[1024];
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(saved, 0);
+	restrict_writes();
+	as_peer(2000, 2000, NULL, 0);
+	log_set_level(CC_LOG_WARN);
+	fflush(stderr);
+	ck_assert_int_ne(dup2(fileno(f), 2), -1);
+	for (int i = 0; i < 5; i++)
+		ck_assert(!may_set());
+	memnet_run_for(F.net, 30000);
+	ck_assert(!may_set());			/* still within the minute: quiet */
+	memnet_run_for(F.net, 31000);
+	ck_assert(!may_set());			/* a minute later: one more line */
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	log_set_level(CC_LOG_ERROR);
+	ck_assert_uint_eq(F.ccd.counters.denied, 7);
+	ck_assert_int_eq(count_in(f, "refused"), 2);
+	rewind(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_msg(strstr(line, "(pid 4242, uid 2000): set refused: not in "
+	    "control-write-users or control-write-groups") != NULL, "%s", line);
+	ck_assert_int_eq(count_in(f, "(5 more refused since the last warning)"), 1);
+	fclose(f);
+}
+END_TEST
+
 /* ---- members --------------------------------------------------------------------- */
 
 START_TEST(test_members)
@@ -1174,6 +1396,12 @@ rpc_suite(void)
 	tcase_add_test(tc, test_keys_reset);
 	tcase_add_test(tc, test_lagged);
 	tcase_add_test(tc, test_ctlproto);
+	tcase_add_test(tc, test_access_method_table);
+	tcase_add_test(tc, test_access_open_by_default);
+	tcase_add_test(tc, test_access_lists);
+	tcase_add_test(tc, test_access_readonly_client);
+	tcase_add_test(tc, test_access_batch_and_notifications);
+	tcase_add_test(tc, test_access_warning_rate_limited);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -71,6 +71,13 @@ dproc_teardown(void)
 }
 
 const char *
+dproc_base(void)
+{
+	dproc_setup();
+	return base;
+}
+
+const char *
 dproc_daemon_path(void)
 {
 	static char	path[PATH_MAX + 16];

@@ -39,6 +39,8 @@ struct dproc {
  */
 void		 dproc_setup(void);
 void		 dproc_teardown(void);
+/* The base directory (made by dproc_setup() if need be): put other files there. */
+const char	*dproc_base(void);
 /* <build>/chitchatd (asserts that it exists). */
 const char	*dproc_daemon_path(void);
 /* A UDP socket bound to 127.0.0.1 on a free port. */
