@@ -38,7 +38,9 @@ HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
 OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP
 CFLAGS   += -std=c17 $(OPT) $(WARN) $(HARDEN)
-LDFLAGS  += -Wl,-z,relro -Wl,-z,now
+# --as-needed: a program records only the libraries it uses (the daemon
+# needs no libm; an unused mapping still costs resident memory)
+LDFLAGS  += -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
