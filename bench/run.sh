@@ -7,7 +7,7 @@
 #   engine   <build>/bench/engine_bench: simulator and per-handshake figures
 #   rpc      <build>/bench/rpc_bench: the control socket of one daemon
 #   cluster  bench/cluster.py: N chitchatd vs N Serf agents on loopback
-#            (N = 10, 50, 100; 3 runs, 2 at N = 100), with the targets of
+#            (N = 10, 50, 100; 3 runs each), with the targets of
 #            issue 6; Serf is left out if `serf` is not installed, byte
 #            counts if nftables is not usable (needs root)
 #
@@ -50,7 +50,7 @@ if [ -n "$quick" ]; then
 	cluster_args="--sizes 10 --runs 1 --idle 5 --settle 1"
 else
 	t_engine=900 t_rpc=300 t_cluster=2400
-	cluster_args="--sizes 10,50,100 --runs 3 --runs-large 2 --idle 20"
+	cluster_args="--sizes 10,50,100 --runs 3 --runs-large 3 --idle 20"
 fi
 
 start=$(date +%s)
