@@ -6,6 +6,15 @@
  * replies go to each datagram's source. Each read wake-up drains a bounded
  * batch of datagrams, so a flood cannot starve the timer. One evtimer is
  * re-armed after every engine call to the deadline the engine returns.
+ *
+ * Encryption (docs/SECURITY.md) wraps the engine's send callback and its
+ * receive path; the engine never sees a sealed datagram. In mode
+ * "upshift" a reply takes the form of the datagram it answers: the engine
+ * sends SYN-ACK, ACK and BAD_CLUSTER synchronously from inside
+ * cc_engine_recv(), so reply_plain, set around that call for a plaintext
+ * datagram, tells gossip_send() to answer in plaintext. Every exchange a
+ * not-yet-migrated node starts then completes, and a rolling migration
+ * never makes a node look dead.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +33,34 @@
 #define GOSSIP_BATCH	64
 
 static uint8_t rxbuf[CC_MAX_DATAGRAM];
+static uint8_t openbuf[CC_MAX_DATAGRAM];	/* a received datagram, opened */
+static uint8_t sealbuf[CC_MAX_DATAGRAM];	/* a datagram to send, sealed */
+
+const char *
+gossip_encryption_name(enum gossip_encryption e)
+{
+	switch (e) {
+	case GOSSIP_ENC_OFF:
+		return "off";
+	case GOSSIP_ENC_UPSHIFT:
+		return "upshift";
+	case GOSSIP_ENC_ON:
+		return "on";
+	}
+	return "?";
+}
+
+int
+gossip_encryption_parse(const char *s)
+{
+	if (strcmp(s, "off") == 0)
+		return GOSSIP_ENC_OFF;
+	if (strcmp(s, "upshift") == 0)
+		return GOSSIP_ENC_UPSHIFT;
+	if (strcmp(s, "on") == 0)
+		return GOSSIP_ENC_ON;
+	return -1;
+}
 
 static cc_mtime_t
 gossip_now(void *arg)
@@ -100,9 +137,8 @@ gossip_sockaddr_to_addr(const struct sockaddr *sa, struct cc_addr *a)
 }
 
 static int
-gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
+gossip_sendto(struct gossip *g, const struct cc_addr *to, const uint8_t *buf, size_t len)
 {
-	struct gossip		*g = arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	struct cc_addr		 dst = *to;
@@ -123,6 +159,32 @@ gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
 		g->send_errors++;
 		return -1;
 	}
+	return 0;
+}
+
+/* The engine's send callback: seals, unless answering plaintext in upshift. */
+static int
+gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
+{
+	struct gossip	*g = arg;
+	size_t		 n;
+
+	if (g->encryption == GOSSIP_ENC_OFF ||
+	    (g->encryption == GOSSIP_ENC_UPSHIFT && g->reply_plain))
+		return gossip_sendto(g, to, buf, len);
+	/*
+	 * Fails closed: no primary key (config.c and rpc.c never leave the
+	 * keyring empty), or a digest too large for a sealed datagram (the
+	 * delta budgets leave room for the 42 bytes, digests are never cut).
+	 */
+	if (g->keyring.n == 0 ||
+	    cc_seal(g->keyring.keys[0], buf, len, sealbuf, sizeof(sealbuf), &n) == -1) {
+		g->send_errors++;
+		return -1;
+	}
+	if (gossip_sendto(g, to, sealbuf, n) == -1)
+		return -1;
+	g->crypto.sealed_sent++;
 	return 0;
 }
 
@@ -160,6 +222,38 @@ gossip_on_timer(evutil_socket_t fd, short what, void *arg)
 	gossip_rearm(arg);
 }
 
+/* One received datagram: opened, refused or passed through, per the mode. */
+static void
+gossip_deliver(struct gossip *g, const struct cc_addr *from, const uint8_t *buf, size_t len)
+{
+	size_t n, which;
+
+	if (g->encryption == GOSSIP_ENC_OFF) {
+		/* a sealed datagram does not decode: counted as undecodable */
+		(void)cc_engine_recv(g->engine, from, buf, len);
+		return;
+	}
+	if (cc_seal_is_sealed(buf, len)) {
+		if (cc_open(&g->keyring, buf, len, openbuf, sizeof(openbuf), &n, &which) == -1) {
+			g->crypto.auth_failures++;
+			return;
+		}
+		g->crypto.sealed_received++;
+		if (which > 0)
+			g->crypto.opened_secondary++;
+		(void)cc_engine_recv(g->engine, from, openbuf, n);
+		return;
+	}
+	if (g->encryption == GOSSIP_ENC_ON) {
+		g->crypto.plaintext_refused++;
+		return;
+	}
+	g->crypto.plaintext_accepted++;
+	g->reply_plain = true;
+	(void)cc_engine_recv(g->engine, from, buf, len);
+	g->reply_plain = false;
+}
+
 static void
 gossip_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -184,7 +278,7 @@ gossip_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (gossip_sockaddr_to_addr((struct sockaddr *)&ss, &from) == -1)
 			continue;
-		(void)cc_engine_recv(g->engine, &from, rxbuf, (size_t)n);
+		gossip_deliver(g, &from, rxbuf, (size_t)n);
 	}
 	gossip_rearm(g);
 }
@@ -239,6 +333,17 @@ gossip_env(struct gossip *g, struct cc_env *env)
 }
 
 void
+gossip_set_encryption(struct gossip *g, enum gossip_encryption mode,
+    const struct cc_keyring *kr)
+{
+	g->encryption = mode;
+	if (kr != NULL && &g->keyring != kr)
+		g->keyring = *kr;
+	else if (kr == NULL)
+		cc_keyring_clear(&g->keyring);
+}
+
+void
 gossip_start(struct gossip *g, struct cc_engine *engine)
 {
 	g->engine = engine;
@@ -257,6 +362,7 @@ gossip_close(struct gossip *g)
 	g->read_ev = NULL;
 	g->timer = NULL;
 	g->fd = -1;
+	cc_keyring_clear(&g->keyring);
 }
 
 void
@@ -267,6 +373,10 @@ gossip_problems(const struct gossip *g, struct gossip_problems *p)
 	memset(p, 0, sizeof(*p));
 	p->oversized = g->oversized;
 	p->recv_errors = g->recv_errors;
+	p->auth_failures = g->crypto.auth_failures;
+	p->plaintext_refused = g->crypto.plaintext_refused;
+	p->plaintext_accepted = g->crypto.plaintext_accepted;
+	p->opened_secondary = g->crypto.opened_secondary;
 	if (st != NULL) {
 		p->decode_errors = st->rx_decode_errors;
 		p->send_errors = st->tx_errors;		/* sendto failures included */
@@ -287,6 +397,14 @@ gossip_summary(const struct gossip *g, struct gossip_problems *last, char *buf, 
 		{ offsetof(struct gossip_problems, recv_errors), "receive errors" },
 		{ offsetof(struct gossip_problems, send_errors), "send errors" },
 		{ offsetof(struct gossip_problems, bad_cluster), "SYNs from another cluster" },
+		{ offsetof(struct gossip_problems, auth_failures),
+		    "sealed datagrams failing authentication" },
+		{ offsetof(struct gossip_problems, plaintext_refused),
+		    "plaintext datagrams refused (encryption on)" },
+		{ offsetof(struct gossip_problems, plaintext_accepted),
+		    "plaintext datagrams accepted (encryption upshift)" },
+		{ offsetof(struct gossip_problems, opened_secondary),
+		    "datagrams opened with a secondary key" },
 	};
 	struct gossip_problems	now;
 	size_t			used = 0;
