@@ -8,13 +8,24 @@
  * re-armed after every engine call to the deadline the engine returns.
  *
  * Encryption (docs/SECURITY.md) wraps the engine's send callback and its
- * receive path; the engine never sees a sealed datagram. In mode
- * "upshift" a reply takes the form of the datagram it answers: the engine
- * sends SYN-ACK, ACK and BAD_CLUSTER synchronously from inside
- * cc_engine_recv(), so reply_plain, set around that call for a plaintext
- * datagram, tells gossip_send() to answer in plaintext. Every exchange a
- * not-yet-migrated node starts then completes, and a rolling migration
- * never makes a node look dead.
+ * receive path; the engine never sees a sealed datagram. Mode "on" seals
+ * everything and drops plaintext. Mode "upshift", for migrating a live
+ * cluster, accepts both and:
+ *
+ * - answers in kind: the engine sends SYN-ACK, ACK and BAD_CLUSTER
+ *   synchronously from inside cc_engine_recv(), so `answering`, set around
+ *   that call, gives each reply the form of the datagram it answers. Every
+ *   exchange a not-yet-migrated node starts then completes.
+ * - starts exchanges (SYNs) sealed with peers whose last datagram was
+ *   sealed, and otherwise in either form at random. A peer that has never
+ *   spoken, such as a seed, may be a plaintext node (which only reads
+ *   plaintext) or a node already "on" (which only reads sealed), and
+ *   neither starts exchanges with a node it does not know: always sealing
+ *   would keep a new upshift node out of a plaintext cluster, always
+ *   plaintext would keep it out of one already "on". Between upshift nodes
+ *   the first sealed SYN marks each side, and from then on they speak
+ *   sealed only, so plaintext_accepted stops moving once every node is
+ *   migrated: the operator's cue to switch to "on".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,16 +173,77 @@ gossip_sendto(struct gossip *g, const struct cc_addr *to, const uint8_t *buf, si
 	return 0;
 }
 
-/* The engine's send callback: seals, unless answering plaintext in upshift. */
+/* The index of to in sealed_peers, or -1. */
+static int
+gossip_peer_find(const struct gossip *g, const struct cc_addr *to)
+{
+	for (size_t i = 0; i < g->n_sealed_peers; i++)
+		if (cc_addr_is_equal(&g->sealed_peers[i].addr, to))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Upshift: from spoke sealed (remembered, evicting the least recent when
+ * full) or in plaintext (forgotten).
+ */
+static void
+gossip_peer_heard(struct gossip *g, const struct cc_addr *from, bool sealed)
+{
+	int	i = gossip_peer_find(g, from);
+	size_t	oldest = 0;
+
+	if (!sealed) {
+		if (i != -1)
+			g->sealed_peers[i] = g->sealed_peers[--g->n_sealed_peers];
+		return;
+	}
+	if (i == -1 && g->sealed_peers == NULL &&
+	    (g->sealed_peers = calloc(GOSSIP_SEALED_PEERS, sizeof(*g->sealed_peers))) == NULL)
+		return;		/* out of memory: SYNs to it stay random */
+	if (i == -1 && g->n_sealed_peers < GOSSIP_SEALED_PEERS)
+		i = (int)g->n_sealed_peers++;
+	else if (i == -1) {
+		for (size_t k = 1; k < g->n_sealed_peers; k++)
+			if (g->sealed_peers[k].seen < g->sealed_peers[oldest].seen)
+				oldest = k;
+		i = (int)oldest;
+	}
+	g->sealed_peers[i].addr = *from;
+	g->sealed_peers[i].seen = ++g->peer_clock;
+}
+
+/* Whether the datagram the engine sends now to `to` goes sealed. */
+static bool
+gossip_seals(const struct gossip *g, const struct cc_addr *to)
+{
+	switch (g->encryption) {
+	case GOSSIP_ENC_OFF:
+		return false;
+	case GOSSIP_ENC_ON:
+		return true;
+	case GOSSIP_ENC_UPSHIFT:
+		break;
+	}
+	if (g->answering != GOSSIP_ANSWER_NONE)
+		return g->answering == GOSSIP_ANSWER_SEALED;
+	return gossip_peer_find(g, to) != -1 || (arc4random() & 1) != 0;
+}
+
+/* The engine's send callback: sealed or not, per the mode (see above). */
 static int
 gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
 {
 	struct gossip	*g = arg;
 	size_t		 n;
 
-	if (g->encryption == GOSSIP_ENC_OFF ||
-	    (g->encryption == GOSSIP_ENC_UPSHIFT && g->reply_plain))
-		return gossip_sendto(g, to, buf, len);
+	if (!gossip_seals(g, to)) {
+		if (gossip_sendto(g, to, buf, len) == -1)
+			return -1;
+		if (g->encryption != GOSSIP_ENC_OFF)
+			g->crypto.plaintext_sent++;
+		return 0;
+	}
 	/*
 	 * Fails closed: no primary key (config.c and rpc.c never leave the
 	 * keyring empty), or a digest too large for a sealed datagram (the
@@ -226,14 +298,15 @@ gossip_on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 gossip_deliver(struct gossip *g, const struct cc_addr *from, const uint8_t *buf, size_t len)
 {
-	size_t n, which;
+	size_t	n, which;
+	bool	sealed;
 
 	if (g->encryption == GOSSIP_ENC_OFF) {
 		/* a sealed datagram does not decode: counted as undecodable */
 		(void)cc_engine_recv(g->engine, from, buf, len);
 		return;
 	}
-	if (cc_seal_is_sealed(buf, len)) {
+	if ((sealed = cc_seal_is_sealed(buf, len))) {
 		if (cc_open(&g->keyring, buf, len, openbuf, sizeof(openbuf), &n, &which) == -1) {
 			g->crypto.auth_failures++;
 			return;
@@ -241,17 +314,18 @@ gossip_deliver(struct gossip *g, const struct cc_addr *from, const uint8_t *buf,
 		g->crypto.sealed_received++;
 		if (which > 0)
 			g->crypto.opened_secondary++;
-		(void)cc_engine_recv(g->engine, from, openbuf, n);
-		return;
-	}
-	if (g->encryption == GOSSIP_ENC_ON) {
+		buf = openbuf;
+		len = n;
+	} else if (g->encryption == GOSSIP_ENC_ON) {
 		g->crypto.plaintext_refused++;
 		return;
-	}
-	g->crypto.plaintext_accepted++;
-	g->reply_plain = true;
+	} else
+		g->crypto.plaintext_accepted++;
+	if (g->encryption == GOSSIP_ENC_UPSHIFT)
+		gossip_peer_heard(g, from, sealed);
+	g->answering = sealed ? GOSSIP_ANSWER_SEALED : GOSSIP_ANSWER_PLAIN;
 	(void)cc_engine_recv(g->engine, from, buf, len);
-	g->reply_plain = false;
+	g->answering = GOSSIP_ANSWER_NONE;
 }
 
 static void
@@ -363,6 +437,9 @@ gossip_close(struct gossip *g)
 	g->timer = NULL;
 	g->fd = -1;
 	cc_keyring_clear(&g->keyring);
+	free(g->sealed_peers);
+	g->sealed_peers = NULL;
+	g->n_sealed_peers = 0;
 }
 
 void

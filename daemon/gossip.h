@@ -35,8 +35,24 @@ struct gossip_crypto_counters {
 	uint64_t	plaintext_refused;	/* plaintext in mode on */
 	uint64_t	plaintext_accepted;	/* plaintext in mode upshift */
 	uint64_t	sealed_sent;
+	uint64_t	plaintext_sent;		/* upshift: SYNs and plaintext replies */
 	uint64_t	sealed_received;	/* opened */
 	uint64_t	opened_secondary;	/* opened by a secondary key */
+};
+
+/* What the engine's sends answer, if anything (see gossip.c). */
+enum gossip_answer {
+	GOSSIP_ANSWER_NONE,	/* a SYN of a round: this node starts the exchange */
+	GOSSIP_ANSWER_PLAIN,	/* a reply to a plaintext datagram */
+	GOSSIP_ANSWER_SEALED,	/* a reply to a sealed datagram */
+};
+
+/* Upshift: peers whose last datagram was sealed, most recent kept. */
+#define GOSSIP_SEALED_PEERS	1024
+
+struct gossip_peer {
+	struct cc_addr	addr;
+	uint64_t	seen;		/* peer_clock when last heard sealed */
 };
 
 struct gossip {
@@ -54,7 +70,10 @@ struct gossip {
 	/* encryption */
 	enum gossip_encryption	 encryption;
 	struct cc_keyring	 keyring;	/* wiped by gossip_close */
-	bool			 reply_plain;	/* answering a plaintext datagram */
+	enum gossip_answer	 answering;	/* inside cc_engine_recv(): in what form */
+	struct gossip_peer	*sealed_peers;	/* upshift: who last spoke sealed */
+	size_t			 n_sealed_peers;
+	uint64_t		 peer_clock;	/* recency of sealed_peers entries */
 	struct gossip_crypto_counters crypto;
 };
 

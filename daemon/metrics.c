@@ -86,6 +86,8 @@ crypto_metrics(FILE *f, const struct gossip *g)
 	counter(f, "gossip_plaintext_accepted_total",
 	    "Plaintext datagrams accepted: encryption is upshift.", c->plaintext_accepted);
 	counter(f, "gossip_sealed_sent_total", "Sealed datagrams sent.", c->sealed_sent);
+	counter(f, "gossip_plaintext_sent_total",
+	    "Plaintext datagrams sent while encryption is upshift.", c->plaintext_sent);
 	counter(f, "gossip_sealed_received_total", "Sealed datagrams received and opened.",
 	    c->sealed_received);
 	counter(f, "gossip_opened_with_secondary_key_total",
