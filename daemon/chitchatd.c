@@ -279,7 +279,7 @@ on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon	*d = arg;
 	uint64_t	 now = ccd_now_ms();
-	char		 line[512];
+	char		 line[1024];
 
 	(void)fd;
 	(void)what;
