@@ -27,7 +27,7 @@ SANITIZE ?=
 CC       ?= gcc
 
 PKG_CONFIG ?= pkg-config
-PKG_LIB    := libzstd jansson
+PKG_LIB    := libzstd jansson libsodium
 PKG_DAEMON := libevent inih
 PKG_TEST   := check
 

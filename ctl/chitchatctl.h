@@ -215,5 +215,8 @@ int	cmd_watch(struct ctl *);
 int	cmd_watch_check(struct ctl *);
 int	cmd_wait(struct ctl *);
 int	cmd_wait_check(struct ctl *);
+int	cmd_keyring(struct ctl *);
+int	cmd_keyring_check(struct ctl *);
+int	cmd_keygen(struct ctl *);
 
 #endif /* CHITCHATCTL_H */

@@ -94,6 +94,12 @@ const struct ctl_command ctl_commands[] = {
 	    0, 0, CMD_WAITS, wait_opts, cmd_wait_check, cmd_wait },
 	{ "metrics", NULL, "", "print the daemon's metrics (Prometheus text)",
 	    0, 0, 0, NULL, NULL, cmd_metrics },
+	{ "keyring", NULL, "list|install KEY|use KEY|remove KEY|generate",
+	    "list or change the gossip encryption keys (KEY: base64, a key id "
+	    "for use and remove, or - for stdin)",
+	    1, 2, CMD_MUTATES, NULL, cmd_keyring_check, cmd_keyring },
+	{ "keygen", NULL, "", "print a new random encryption key (needs no daemon)",
+	    0, 0, CMD_LOCAL, NULL, NULL, cmd_keygen },
 	{ "wire", NULL, "decode|encode",
 	    "decode or encode one gossip datagram (stdin -> stdout)",
 	    1, 1, CMD_LOCAL, wire_opts, cmd_wire_check, cmd_wire },

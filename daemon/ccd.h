@@ -11,6 +11,8 @@
  *   metrics.c     Prometheus text exposition
  *   log.c         logging
  *
+ *   keyring.c     the keyring file of gossip encryption
+ *
  * Ownership: struct ccd owns everything it points to; ccd_config strings
  * are owned by the config (config_free).
  */
@@ -85,6 +87,11 @@ struct ccd_config {
 	size_t		 max_nodes;
 	size_t		 max_keys_per_node;
 	uint64_t	 max_state_bytes;
+	/* gossip encryption (docs/SECURITY.md) */
+	enum gossip_encryption encryption;
+	char		*keyring;		/* path, NULL if not given */
+	struct cc_keyring *keys;		/* read from keyring unless encryption
+						 * is off, else NULL; wiped by config_free */
 	/* keys */
 	struct ccd_kv	*initial;		/* --set, applied in order at start */
 	size_t		 n_initial;

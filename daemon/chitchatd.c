@@ -13,8 +13,9 @@
  * SIGTERM/SIGINT stop the loop; everything is then closed and freed, the
  * control sockets unlinked, and the exit status is 0. SIGHUP re-reads the
  * config file and applies what can change at run time (log level, seeds,
- * limits, the control write allow-lists), logging each change and naming
- * the options that need a restart.
+ * limits, the control write allow-lists, encryption between upshift and
+ * on, and the keyring file), logging each change and naming the options
+ * that need a restart.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "cc_seal.h"
 #include "ccd.h"
 #include "config.h"
 #include "control.h"
@@ -175,6 +177,58 @@ reload_access(struct ccd_config *cur, struct ccd_config *next)
 	next->n_write_groups = tn;
 }
 
+/* "3 keys, primary 0123456789abcdef" */
+static void
+describe_keyring(const struct cc_keyring *kr, char *buf, size_t len)
+{
+	char id[CC_KEY_ID_LEN + 1] = "-";
+
+	if (kr->n > 0)
+		cc_key_id(kr->keys[0], id);
+	snprintf(buf, len, "%zu key%s, primary %s", kr->n, kr->n == 1 ? "" : "s", id);
+}
+
+/*
+ * Between upshift and on, the mode changes at once, and the keyring file
+ * is read again (with its path, if that changed). To or from off needs a
+ * restart: the datagram budgets allow for the 42 bytes of sealing only
+ * when the engine starts with encryption, so cur keeps its mode and
+ * config_diff() names the option.
+ */
+static void
+reload_encryption(struct daemon *d, struct ccd_config *cur, struct ccd_config *next)
+{
+	struct gossip	*g = &d->ccd.gossip;
+	char		 was[80], now[80];
+	char		*tmp;
+
+	if (cur->encryption == GOSSIP_ENC_OFF || next->encryption == GOSSIP_ENC_OFF) {
+		if (cur->encryption == GOSSIP_ENC_OFF && next->encryption == GOSSIP_ENC_OFF) {
+			tmp = cur->keyring;	/* unused while off: nothing to restart for */
+			cur->keyring = next->keyring;
+			next->keyring = tmp;
+		}
+		return;
+	}
+	if (next->encryption != cur->encryption) {
+		log_info("encryption: %s -> %s", gossip_encryption_name(cur->encryption),
+		    gossip_encryption_name(next->encryption));
+		cur->encryption = next->encryption;
+	}
+	if (strcmp(cur->keyring, next->keyring) != 0) {
+		log_info("keyring: %s -> %s", cur->keyring, next->keyring);
+		tmp = cur->keyring;
+		cur->keyring = next->keyring;
+		next->keyring = tmp;
+	}
+	if (!cc_keyring_is_equal(&g->keyring, next->keys)) {
+		describe_keyring(&g->keyring, was, sizeof(was));
+		describe_keyring(next->keys, now, sizeof(now));
+		log_info("keyring %s: %s -> %s", cur->keyring, was, now);
+	}
+	gossip_set_encryption(g, cur->encryption, next->keys);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -242,6 +296,7 @@ reload(struct daemon *d)
 	}
 	if (!config_access_is_equal(cur, next))
 		reload_access(cur, next);
+	reload_encryption(d, cur, next);
 	memset(&restart, 0, sizeof(restart));
 	config_diff(cur, next, collect_restart, &restart);
 	if (restart.used > 0)
@@ -274,7 +329,7 @@ on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon	*d = arg;
 	uint64_t	 now = ccd_now_ms();
-	char		 line[512];
+	char		 line[1024];
 
 	(void)fd;
 	(void)what;
@@ -358,6 +413,13 @@ run(struct daemon *d)
 	ccd->gossip.on_event = ccd_on_engine_event;
 	ccd->gossip.event_arg = ccd;
 	gossip_env(&ccd->gossip, &env);
+	if (cfg->keys != NULL) {
+		/* the running keyring lives in the gossip layer only */
+		gossip_set_encryption(&ccd->gossip, cfg->encryption, cfg->keys);
+		cc_keyring_clear(cfg->keys);
+		free(cfg->keys);
+		cfg->keys = NULL;
+	}
 	config_engine(cfg, &ecfg);
 	if ((ccd->engine = cc_engine_new(&ecfg, &env)) == NULL) {
 		log_msg(CC_LOG_ERROR, "cannot create the engine: %s", strerror(errno));
@@ -398,6 +460,13 @@ run(struct daemon *d)
 	    "%zu seed(s), control socket %s", CHITCHATD_VERSION, cfg->node_id,
 	    (unsigned long long)cfg->generation, cfg->cluster_id, addr, adv, cfg->n_seeds,
 	    cfg->control_socket);
+	if (cfg->encryption != GOSSIP_ENC_OFF) {
+		char keys[80];
+
+		describe_keyring(&ccd->gossip.keyring, keys, sizeof(keys));
+		log_info("encryption %s: keyring %s, %s", gossip_encryption_name(cfg->encryption),
+		    cfg->keyring, keys);
+	}
 	gossip_start(&ccd->gossip, ccd->engine);	/* the first round runs now */
 	gossip_problems(&ccd->gossip, &d->last_problems);
 	if (notify_send("READY=1") == -1)
@@ -425,6 +494,10 @@ main(int argc, char **argv)
 
 	log_init(CC_LOG_INFO);
 	memset(&d, 0, sizeof(d));
+	if (cc_seal_init() == -1) {
+		fprintf(stderr, "chitchatd: libsodium cannot be initialised\n");
+		return 1;
+	}
 	if (config_load(argc, argv, &d.ccd.cfg, &action, &cause) == -1) {
 		fprintf(stderr, "chitchatd: %s\n", cause);
 		free(cause);

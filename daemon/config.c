@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "gossip.h"
+#include "keyring.h"
 #include "log.h"
 
 /* Longest line libinih (Debian's build: INI_MAX_LINE 200) reads whole. */
@@ -42,7 +43,7 @@ enum opt_id {
 	O_NODE_ID, O_CLUSTER_ID, O_LISTEN, O_ADVERTISE, O_SEED, O_GENERATION,
 	O_GOSSIP_INTERVAL, O_PHI, O_WINDOW, O_MAX_INTERVAL, O_INITIAL_INTERVAL,
 	O_DEAD_GRACE, O_KV_GRACE, O_MAX_DATAGRAM, O_MAX_NODES, O_MAX_KEYS,
-	O_MAX_STATE_BYTES, O_SET, O_REQUIRED_KEY,
+	O_MAX_STATE_BYTES, O_ENCRYPTION, O_KEYRING, O_SET, O_REQUIRED_KEY,
 	O_CONTROL_SOCKET, O_CONTROL_MODE, O_CONTROL_GROUP, O_WRITE_USERS, O_WRITE_GROUPS,
 	O_RO_SOCKET, O_RO_MODE, O_MAX_LINE,
 	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL, O_EXTENSIONS, O_STATE_DIR,
@@ -87,6 +88,10 @@ static const struct opt opts[O_N_OPTS] = {
 	    "keys held at most per remote node, tombstones included (default: 100000)" },
 	[O_MAX_STATE_BYTES] = { "max-state-bytes", "BYTES", false,
 	    "key and value bytes held at most for all remote nodes (default: 256M)" },
+	[O_ENCRYPTION] = { "encryption", "MODE", false,
+	    "gossip encryption: off, upshift (accept plaintext too) or on (default: off)" },
+	[O_KEYRING] = { "keyring", "FILE", false,
+	    "keys of gossip encryption, mode 0600; needed unless encryption is off" },
 	[O_SET] = { "set", "KEY=VALUE", true, "initial key of this node, repeatable" },
 	[O_REQUIRED_KEY] = { "required-key", "KEY", true,
 	    "a node counts as live only once it carries KEY, repeatable" },
@@ -653,6 +658,7 @@ set_option(struct load *l, enum opt_id id, const char *arg)
 	uint16_t		 port;
 	uint64_t		 v;
 	double			 d;
+	int			 rc;
 
 	switch (id) {
 	case O_NODE_ID:
@@ -744,6 +750,20 @@ set_option(struct load *l, enum opt_id id, const char *arg)
 			return -1;
 		}
 		c->max_state_bytes = v;
+		return 0;
+	case O_ENCRYPTION:
+		if ((rc = gossip_encryption_parse(arg)) == -1) {
+			fail(l, id, arg, "expected off, upshift or on");
+			return -1;
+		}
+		c->encryption = (enum gossip_encryption)rc;
+		return 0;
+	case O_KEYRING:
+		if (*arg == '\0') {
+			fail(l, id, arg, "expected the path of the keyring file");
+			return -1;
+		}
+		replace_str(&c->keyring, arg);
 		return 0;
 	case O_SET:
 		if ((eq = strchr(arg, '=')) == NULL) {
@@ -1099,6 +1119,30 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Encryption needs a keyring, read now so that a bad one is a config error. */
+static int
+finish_encryption(struct load *l)
+{
+	struct ccd_config	*c = l->cfg;
+	char			*why = NULL;
+
+	if (c->encryption == GOSSIP_ENC_OFF)
+		return 0;
+	if (c->keyring == NULL) {
+		fail(l, O_ENCRYPTION, gossip_encryption_name(c->encryption),
+		    "needs a keyring (--keyring FILE; chitchatctl keygen makes a key)");
+		return -1;
+	}
+	if ((c->keys = calloc(1, sizeof(*c->keys))) == NULL)
+		fatalx("config: out of memory");
+	if (keyring_load(c->keyring, c->keys, &why) == -1) {
+		fail(l, O_KEYRING, c->keyring, "%s", why != NULL ? why : "cannot be read");
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 finish(struct load *l)
 {
@@ -1144,7 +1188,7 @@ finish(struct load *l)
 			return -1;
 		}
 	}
-	return 0;
+	return finish_encryption(l);
 }
 
 int
@@ -1200,6 +1244,11 @@ config_free(struct ccd_config *c)
 	free(c->control_readonly_socket);
 	free(c->config_file);
 	free(c->state_directory);
+	free(c->keyring);
+	if (c->keys != NULL) {
+		cc_keyring_clear(c->keys);
+		free(c->keys);
+	}
 	free(c);
 }
 
@@ -1293,6 +1342,11 @@ config_print(const struct ccd_config *c, FILE *f)
 	fprintf(f, "max-keys-per-node = %zu\n", c->max_keys_per_node);
 	format_size(c->max_state_bytes, buf, sizeof(buf));
 	fprintf(f, "max-state-bytes = %s\n", buf);
+	fprintf(f, "encryption = %s\n", gossip_encryption_name(c->encryption));
+	if (c->keyring == NULL)
+		fprintf(f, "# keyring = (none)\n");
+	else
+		print_kv(f, O_KEYRING, c->keyring);
 	if (c->n_initial == 0)
 		fprintf(f, "# set = (none)\n");
 	for (size_t i = 0; i < c->n_initial; i++) {
@@ -1402,6 +1456,8 @@ config_diff(const struct ccd_config *a, const struct ccd_config *b,
 	DIFF(a->max_nodes != b->max_nodes, O_MAX_NODES);
 	DIFF(a->max_keys_per_node != b->max_keys_per_node, O_MAX_KEYS);
 	DIFF(a->max_state_bytes != b->max_state_bytes, O_MAX_STATE_BYTES);
+	DIFF(a->encryption != b->encryption, O_ENCRYPTION);
+	DIFF(str_differs(a->keyring, b->keyring), O_KEYRING);
 	DIFF(kv_differs, O_SET);
 	DIFF(rk_differs, O_REQUIRED_KEY);
 	DIFF(str_differs(a->control_socket, b->control_socket), O_CONTROL_SOCKET);
@@ -1445,7 +1501,9 @@ config_engine(const struct ccd_config *c, struct cc_config *e)
 	e->gossip_interval_ms = c->gossip_interval_ms;
 	e->marked_for_deletion_grace_period_ms = c->marked_for_deletion_grace_period_ms;
 	e->fd = c->fd;
-	e->max_datagram = c->max_datagram_size;
+	/* a sealed datagram, 42 bytes longer, must still fit max-datagram-size */
+	e->max_datagram = c->encryption != GOSSIP_ENC_OFF ?
+	    c->max_datagram_size - CC_SEAL_OVERHEAD : c->max_datagram_size;
 	e->max_nodes = c->max_nodes;
 	e->max_keys_per_node = c->max_keys_per_node;
 	e->max_state_bytes = c->max_state_bytes;

@@ -6,6 +6,26 @@
  * replies go to each datagram's source. Each read wake-up drains a bounded
  * batch of datagrams, so a flood cannot starve the timer. One evtimer is
  * re-armed after every engine call to the deadline the engine returns.
+ *
+ * Encryption (docs/SECURITY.md) wraps the engine's send callback and its
+ * receive path; the engine never sees a sealed datagram. Mode "on" seals
+ * everything and drops plaintext. Mode "upshift", for migrating a live
+ * cluster, accepts both and:
+ *
+ * - answers in kind: the engine sends SYN-ACK, ACK and BAD_CLUSTER
+ *   synchronously from inside cc_engine_recv(), so `answering`, set around
+ *   that call, gives each reply the form of the datagram it answers. Every
+ *   exchange a not-yet-migrated node starts then completes.
+ * - starts exchanges (SYNs) sealed with peers whose last datagram was
+ *   sealed, and otherwise in either form at random. A peer that has never
+ *   spoken, such as a seed, may be a plaintext node (which only reads
+ *   plaintext) or a node already "on" (which only reads sealed), and
+ *   neither starts exchanges with a node it does not know: always sealing
+ *   would keep a new upshift node out of a plaintext cluster, always
+ *   plaintext would keep it out of one already "on". Between upshift nodes
+ *   the first sealed SYN marks each side, and from then on they speak
+ *   sealed only, so plaintext_accepted stops moving once every node is
+ *   migrated: the operator's cue to switch to "on".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +44,34 @@
 #define GOSSIP_BATCH	64
 
 static uint8_t rxbuf[CC_MAX_DATAGRAM];
+static uint8_t openbuf[CC_MAX_DATAGRAM];	/* a received datagram, opened */
+static uint8_t sealbuf[CC_MAX_DATAGRAM];	/* a datagram to send, sealed */
+
+const char *
+gossip_encryption_name(enum gossip_encryption e)
+{
+	switch (e) {
+	case GOSSIP_ENC_OFF:
+		return "off";
+	case GOSSIP_ENC_UPSHIFT:
+		return "upshift";
+	case GOSSIP_ENC_ON:
+		return "on";
+	}
+	return "?";
+}
+
+int
+gossip_encryption_parse(const char *s)
+{
+	if (strcmp(s, "off") == 0)
+		return GOSSIP_ENC_OFF;
+	if (strcmp(s, "upshift") == 0)
+		return GOSSIP_ENC_UPSHIFT;
+	if (strcmp(s, "on") == 0)
+		return GOSSIP_ENC_ON;
+	return -1;
+}
 
 static cc_mtime_t
 gossip_now(void *arg)
@@ -128,9 +176,8 @@ gossip_sockaddr_to_addr(const struct sockaddr *sa, struct cc_addr *a)
 }
 
 static int
-gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
+gossip_sendto(struct gossip *g, const struct cc_addr *to, const uint8_t *buf, size_t len)
 {
-	struct gossip		*g = arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	struct cc_addr		 dst = *to;
@@ -151,6 +198,93 @@ gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
 		g->send_errors++;
 		return -1;
 	}
+	return 0;
+}
+
+/* The index of to in sealed_peers, or -1. */
+static int
+gossip_peer_find(const struct gossip *g, const struct cc_addr *to)
+{
+	for (size_t i = 0; i < g->n_sealed_peers; i++)
+		if (cc_addr_is_equal(&g->sealed_peers[i].addr, to))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Upshift: from spoke sealed (remembered, evicting the least recent when
+ * full) or in plaintext (forgotten).
+ */
+static void
+gossip_peer_heard(struct gossip *g, const struct cc_addr *from, bool sealed)
+{
+	int	i = gossip_peer_find(g, from);
+	size_t	oldest = 0;
+
+	if (!sealed) {
+		if (i != -1)
+			g->sealed_peers[i] = g->sealed_peers[--g->n_sealed_peers];
+		return;
+	}
+	if (i == -1 && g->sealed_peers == NULL &&
+	    (g->sealed_peers = calloc(GOSSIP_SEALED_PEERS, sizeof(*g->sealed_peers))) == NULL)
+		return;		/* out of memory: SYNs to it stay random */
+	if (i == -1 && g->n_sealed_peers < GOSSIP_SEALED_PEERS)
+		i = (int)g->n_sealed_peers++;
+	else if (i == -1) {
+		for (size_t k = 1; k < g->n_sealed_peers; k++)
+			if (g->sealed_peers[k].seen < g->sealed_peers[oldest].seen)
+				oldest = k;
+		i = (int)oldest;
+	}
+	g->sealed_peers[i].addr = *from;
+	g->sealed_peers[i].seen = ++g->peer_clock;
+}
+
+/* Whether the datagram the engine sends now to `to` goes sealed. */
+static bool
+gossip_seals(const struct gossip *g, const struct cc_addr *to)
+{
+	switch (g->encryption) {
+	case GOSSIP_ENC_OFF:
+		return false;
+	case GOSSIP_ENC_ON:
+		return true;
+	case GOSSIP_ENC_UPSHIFT:
+		break;
+	}
+	if (g->answering != GOSSIP_ANSWER_NONE)
+		return g->answering == GOSSIP_ANSWER_SEALED;
+	return gossip_peer_find(g, to) != -1 || (arc4random() & 1) != 0;
+}
+
+/* The engine's send callback: sealed or not, per the mode (see above). */
+static int
+gossip_send(void *arg, const struct cc_addr *to, const uint8_t *buf, size_t len)
+{
+	struct gossip	*g = arg;
+	size_t		 n;
+
+	if (!gossip_seals(g, to)) {
+		if (gossip_sendto(g, to, buf, len) == -1)
+			return -1;
+		if (g->encryption != GOSSIP_ENC_OFF)
+			g->crypto.plaintext_sent++;
+		return 0;
+	}
+	/*
+	 * Fails closed: no primary key (config.c and rpc.c never leave the
+	 * keyring empty), or a digest too large for a sealed datagram (the
+	 * delta budgets leave room for the 42 bytes, digests are never cut).
+	 */
+	if (g->keyring.n == 0 ||
+	    cc_seal(g->keyring.keys[0], buf, len, sealbuf, sizeof(sealbuf), &n) == -1) {
+		g->send_errors++;
+		return -1;
+	}
+	if (gossip_sendto(g, to, sealbuf, n) == -1)
+		return -1;
+	g->crypto.sealed_sent++;
 	return 0;
 }
 
@@ -188,6 +322,40 @@ gossip_on_timer(evutil_socket_t fd, short what, void *arg)
 	gossip_rearm(arg);
 }
 
+/* One received datagram: opened, refused or passed through, per the mode. */
+static void
+gossip_deliver(struct gossip *g, const struct cc_addr *from, const uint8_t *buf, size_t len)
+{
+	size_t	n, which;
+	bool	sealed;
+
+	if (g->encryption == GOSSIP_ENC_OFF) {
+		/* a sealed datagram does not decode: counted as undecodable */
+		(void)cc_engine_recv(g->engine, from, buf, len);
+		return;
+	}
+	if ((sealed = cc_seal_is_sealed(buf, len))) {
+		if (cc_open(&g->keyring, buf, len, openbuf, sizeof(openbuf), &n, &which) == -1) {
+			g->crypto.auth_failures++;
+			return;
+		}
+		g->crypto.sealed_received++;
+		if (which > 0)
+			g->crypto.opened_secondary++;
+		buf = openbuf;
+		len = n;
+	} else if (g->encryption == GOSSIP_ENC_ON) {
+		g->crypto.plaintext_refused++;
+		return;
+	} else
+		g->crypto.plaintext_accepted++;
+	if (g->encryption == GOSSIP_ENC_UPSHIFT)
+		gossip_peer_heard(g, from, sealed);
+	g->answering = sealed ? GOSSIP_ANSWER_SEALED : GOSSIP_ANSWER_PLAIN;
+	(void)cc_engine_recv(g->engine, from, buf, len);
+	g->answering = GOSSIP_ANSWER_NONE;
+}
+
 static void
 gossip_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -212,7 +380,7 @@ gossip_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (gossip_sockaddr_to_addr((struct sockaddr *)&ss, &from) == -1)
 			continue;
-		(void)cc_engine_recv(g->engine, &from, rxbuf, (size_t)n);
+		gossip_deliver(g, &from, rxbuf, (size_t)n);
 	}
 	gossip_rearm(g);
 }
@@ -267,6 +435,17 @@ gossip_env(struct gossip *g, struct cc_env *env)
 }
 
 void
+gossip_set_encryption(struct gossip *g, enum gossip_encryption mode,
+    const struct cc_keyring *kr)
+{
+	g->encryption = mode;
+	if (kr != NULL && &g->keyring != kr)
+		g->keyring = *kr;
+	else if (kr == NULL)
+		cc_keyring_clear(&g->keyring);
+}
+
+void
 gossip_start(struct gossip *g, struct cc_engine *engine)
 {
 	g->engine = engine;
@@ -285,6 +464,10 @@ gossip_close(struct gossip *g)
 	g->read_ev = NULL;
 	g->timer = NULL;
 	g->fd = -1;
+	cc_keyring_clear(&g->keyring);
+	free(g->sealed_peers);
+	g->sealed_peers = NULL;
+	g->n_sealed_peers = 0;
 }
 
 void
@@ -295,6 +478,10 @@ gossip_problems(const struct gossip *g, struct gossip_problems *p)
 	memset(p, 0, sizeof(*p));
 	p->oversized = g->oversized;
 	p->recv_errors = g->recv_errors;
+	p->auth_failures = g->crypto.auth_failures;
+	p->plaintext_refused = g->crypto.plaintext_refused;
+	p->plaintext_accepted = g->crypto.plaintext_accepted;
+	p->opened_secondary = g->crypto.opened_secondary;
 	if (st != NULL) {
 		p->decode_errors = st->rx_decode_errors;
 		p->send_errors = st->tx_errors;		/* sendto failures included */
@@ -315,6 +502,14 @@ gossip_summary(const struct gossip *g, struct gossip_problems *last, char *buf, 
 		{ offsetof(struct gossip_problems, recv_errors), "receive errors" },
 		{ offsetof(struct gossip_problems, send_errors), "send errors" },
 		{ offsetof(struct gossip_problems, bad_cluster), "SYNs from another cluster" },
+		{ offsetof(struct gossip_problems, auth_failures),
+		    "sealed datagrams failing authentication" },
+		{ offsetof(struct gossip_problems, plaintext_refused),
+		    "plaintext datagrams refused (encryption on)" },
+		{ offsetof(struct gossip_problems, plaintext_accepted),
+		    "plaintext datagrams accepted (encryption upshift)" },
+		{ offsetof(struct gossip_problems, opened_secondary),
+		    "datagrams opened with a secondary key" },
 	};
 	struct gossip_problems	now;
 	size_t			used = 0;

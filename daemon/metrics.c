@@ -62,6 +62,39 @@ label(FILE *f, const char *s, size_t len)
 	}
 }
 
+/* Gossip encryption: the mode as a state set, the keyring size, the counters. */
+static void
+crypto_metrics(FILE *f, const struct gossip *g)
+{
+	static const enum gossip_encryption modes[] = {
+		GOSSIP_ENC_OFF, GOSSIP_ENC_UPSHIFT, GOSSIP_ENC_ON,
+	};
+	const struct gossip_crypto_counters *c = &g->crypto;
+
+	fputs("# HELP chitchatd_gossip_encryption Gossip encryption mode: 1 for the mode in "
+	    "force.\n# TYPE chitchatd_gossip_encryption gauge\n", f);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		fprintf(f, "chitchatd_gossip_encryption{mode=\"%s\"} %d\n",
+		    gossip_encryption_name(modes[i]), g->encryption == modes[i]);
+	gauge(f, "gossip_keyring_keys", "Keys in the keyring, the primary included.",
+	    g->encryption != GOSSIP_ENC_OFF ? g->keyring.n : 0);
+	counter(f, "gossip_auth_failures_total",
+	    "Sealed datagrams dropped: no key of the keyring authenticates them.",
+	    c->auth_failures);
+	counter(f, "gossip_plaintext_refused_total",
+	    "Plaintext datagrams dropped: encryption is on.", c->plaintext_refused);
+	counter(f, "gossip_plaintext_accepted_total",
+	    "Plaintext datagrams accepted: encryption is upshift.", c->plaintext_accepted);
+	counter(f, "gossip_sealed_sent_total", "Sealed datagrams sent.", c->sealed_sent);
+	counter(f, "gossip_plaintext_sent_total",
+	    "Plaintext datagrams sent while encryption is upshift.", c->plaintext_sent);
+	counter(f, "gossip_sealed_received_total", "Sealed datagrams received and opened.",
+	    c->sealed_received);
+	counter(f, "gossip_opened_with_secondary_key_total",
+	    "Sealed datagrams opened with a secondary key, not the primary.",
+	    c->opened_secondary);
+}
+
 char *
 metrics_format(struct ccd *ccd, size_t *len)
 {
@@ -162,6 +195,7 @@ metrics_format(struct ccd *ccd, size_t *len)
 	counter(f, "gossip_oversized_datagrams_total",
 	    "Datagrams dropped: larger than 65,507 bytes.", ccd->gossip.oversized);
 	counter(f, "dns_failures_total", "Seed resolutions that failed.", k->dns_failures);
+	crypto_metrics(f, &ccd->gossip);
 
 	/* control socket */
 	gauge(f, "control_clients", "Control clients connected.",

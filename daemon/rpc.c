@@ -18,9 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cc_ctlproto.h"
+#include "cc_seal.h"
 #include "ccd.h"
 #include "control.h"
+#include "keyring.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpc.h"
@@ -669,6 +673,187 @@ rpc_metrics(struct rpc_call *call)
 	return o;
 }
 
+/* ---- gossip encryption keys ---------------------------------------------------------- */
+
+/*
+ * Key ids only, never key material: the control socket may be open to a
+ * group that must not be able to join the cluster.
+ */
+static json_t *
+rpc_keyring_json(struct rpc_call *call)
+{
+	const struct gossip	*g = &call->ccd->gossip;
+	json_t			*arr = json_array();
+	char			 id[CC_KEY_ID_LEN + 1];
+
+	if (arr == NULL)
+		return rpc_nomem(call);
+	for (size_t i = 0; g->encryption != GOSSIP_ENC_OFF && i < g->keyring.n; i++) {
+		cc_key_id(g->keyring.keys[i], id);
+		if (json_array_append_new(arr, json_pack("{s:s,s:b}", "key_id", id,
+		    "primary", i == 0)) == -1) {
+			json_decref(arr);
+			return rpc_nomem(call);
+		}
+	}
+	return json_pack("{s:s,s:o}", "encryption", gossip_encryption_name(g->encryption),
+	    "keys", arr);
+}
+
+static json_t *
+rpc_keys_list(struct rpc_call *call)
+{
+	return rpc_keyring_json(call);
+}
+
+/* The write methods need a keyring: -1 (call failed) when encryption is off. */
+static int
+keyring_needed(struct rpc_call *call)
+{
+	if (call->ccd->gossip.encryption != GOSSIP_ENC_OFF && call->ccd->cfg != NULL &&
+	    call->ccd->cfg->keyring != NULL)
+		return 0;
+	rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED, "encryption is off (it needs encryption = "
+	    "upshift or on, a keyring, and a restart)");
+	return -1;
+}
+
+/* params.key as a key (base64); wiped by the caller. */
+static int
+param_key(struct rpc_call *call, uint8_t key[CC_KEY_LEN])
+{
+	const char	*s;
+	size_t		 len;
+
+	if (param_string(call, "key", true, &s, &len) == -1)
+		return -1;
+	if (cc_key_from_base64(s, len, key) == -1) {
+		rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS,
+		    "\"key\" must be a key: 32 bytes in base64 (chitchatctl keygen)");
+		return -1;
+	}
+	return 0;
+}
+
+/* params.key as a key or a key id: the index of that key in the keyring. */
+static int
+param_key_index(struct rpc_call *call, size_t *index)
+{
+	const struct cc_keyring	*kr = &call->ccd->gossip.keyring;
+	uint8_t			 key[CC_KEY_LEN];
+	const char		*s;
+	size_t			 len;
+	int			 i;
+
+	if (param_string(call, "key", true, &s, &len) == -1)
+		return -1;
+	if (cc_key_id_is_valid(s, len))
+		i = cc_keyring_find_id(kr, s, len);
+	else if (cc_key_from_base64(s, len, key) == 0) {
+		i = cc_keyring_find(kr, key);
+		sodium_memzero(key, sizeof(key));
+	} else {
+		rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS,
+		    "\"key\" must be a key (base64) or a key id (16 hex digits)");
+		return -1;
+	}
+	if (i == -1) {
+		rpc_fail(call, CC_CTL_ERR_NOT_FOUND, "no such key in the keyring");
+		return -1;
+	}
+	*index = (size_t)i;
+	return 0;
+}
+
+/*
+ * Saves next to the keyring file, then runs it: a change that cannot be
+ * saved is not made, so a restart always comes back with the running keys.
+ */
+static json_t *
+rpc_keyring_commit(struct rpc_call *call, const struct cc_keyring *next, const char *what,
+    const uint8_t key[CC_KEY_LEN])
+{
+	struct ccd	*ccd = call->ccd;
+	char		*cause = NULL, id[CC_KEY_ID_LEN + 1];
+
+	cc_key_id(key, id);
+	if (keyring_save(ccd->cfg->keyring, next, &cause) == -1) {
+		log_warnx("keyring: %s key %s: not saved, not done: %s", what, id,
+		    cause != NULL ? cause : "?");
+		rpc_fail(call, CC_CTL_ERR_INTERNAL, "cannot save the keyring: %s",
+		    cause != NULL ? cause : "?");
+		free(cause);
+		return NULL;
+	}
+	gossip_set_encryption(&ccd->gossip, ccd->gossip.encryption, next);
+	log_info("keyring: %s key %s (%zu key%s, saved to %s)", what, id, next->n,
+	    next->n == 1 ? "" : "s", ccd->cfg->keyring);
+	return rpc_keyring_json(call);
+}
+
+static json_t *
+rpc_keys_install(struct rpc_call *call)
+{
+	struct cc_keyring	 next;
+	uint8_t			 key[CC_KEY_LEN];
+	json_t			*res = NULL;
+
+	if (keyring_needed(call) == -1 || param_key(call, key) == -1)
+		return NULL;
+	next = call->ccd->gossip.keyring;
+	if (cc_keyring_find(&next, key) != -1)
+		res = rpc_keyring_json(call);		/* already there: nothing to do */
+	else if (cc_keyring_add(&next, key) == -1)
+		rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS,
+		    "the keyring is full (%d keys): remove one first", CC_KEYRING_MAX);
+	else
+		res = rpc_keyring_commit(call, &next, "installed", key);
+	cc_keyring_clear(&next);
+	sodium_memzero(key, sizeof(key));
+	return res;
+}
+
+static json_t *
+rpc_keys_use(struct rpc_call *call)
+{
+	struct cc_keyring	 next;
+	size_t			 i;
+	json_t			*res;
+
+	if (keyring_needed(call) == -1 || param_key_index(call, &i) == -1)
+		return NULL;
+	if (i == 0)
+		return rpc_keyring_json(call);		/* already the primary */
+	next = call->ccd->gossip.keyring;
+	(void)cc_keyring_use(&next, i);
+	res = rpc_keyring_commit(call, &next, "now using", next.keys[0]);
+	cc_keyring_clear(&next);
+	return res;
+}
+
+static json_t *
+rpc_keys_remove(struct rpc_call *call)
+{
+	struct cc_keyring	 next;
+	uint8_t			 key[CC_KEY_LEN];
+	size_t			 i;
+	json_t			*res;
+
+	if (keyring_needed(call) == -1 || param_key_index(call, &i) == -1)
+		return NULL;
+	if (i == 0)
+		return rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS,
+		    "the primary key cannot be removed: make another key primary first "
+		    "(keys_use)");
+	next = call->ccd->gossip.keyring;
+	memcpy(key, next.keys[i], sizeof(key));
+	(void)cc_keyring_remove(&next, i);
+	res = rpc_keyring_commit(call, &next, "removed", key);
+	cc_keyring_clear(&next);
+	sodium_memzero(key, sizeof(key));
+	return res;
+}
+
 /*
  * Each row says whether the method writes (changes the node's or the
  * cluster's state): write methods are refused on the read-only socket and
@@ -697,6 +882,11 @@ static const struct rpc_method {
 	{ "subscribe",		rpc_subscribe,		RPC_READ },
 	{ "unsubscribe",	rpc_unsubscribe,	RPC_READ },
 	{ "metrics",		rpc_metrics,		RPC_READ },
+	{ "keys_list",		rpc_keys_list,		RPC_READ },
+	/* they change the gossip keyring and its file */
+	{ "keys_install",	rpc_keys_install,	RPC_WRITE },
+	{ "keys_use",		rpc_keys_use,		RPC_WRITE },
+	{ "keys_remove",	rpc_keys_remove,	RPC_WRITE },
 };
 
 static const struct rpc_method *

@@ -4,7 +4,7 @@
 # does nothing when everything is present.
 set -eu
 
-PKGS="gcc make pkg-config libevent-dev libjansson-dev check libsubunit-dev libzstd-dev libinih-dev mandoc"
+PKGS="gcc make pkg-config libevent-dev libjansson-dev check libsubunit-dev libzstd-dev libinih-dev libsodium-dev mandoc"
 # the e2e tests (tests/e2e/): network namespaces, veths and a bridge
 # (iproute2), faults (nftables), JSON checks (python3)
 PKGS="$PKGS iproute2 nftables python3"

@@ -675,9 +675,10 @@ may_set(void)
 
 START_TEST(test_access_method_table)
 {
-	static const char *writes[] = { "set", "delete", "delete_after_ttl" };
+	static const char *writes[] = { "set", "delete", "delete_after_ttl", "keys_install",
+	    "keys_use", "keys_remove" };
 	static const char *reads[] = { "hello", "info", "members", "get", "keys", "subscribe",
-	    "unsubscribe", "metrics" };
+	    "unsubscribe", "metrics", "keys_list" };
 
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
 		ck_assert_msg(rpc_method_writes(writes[i]) == 1, "%s", writes[i]);

@@ -54,6 +54,9 @@ lines = [
     '{"jsonrpc":"2.0","id":14,"method":"metrics"}',
     '[{"jsonrpc":"2.0","id":15,"method":"info"},{"jsonrpc":"2.0","method":"set","params":{"key":"a","value":"b"}}]',
     '{"jsonrpc":"2.0","id":16,"method":"nope"}',
+    '{"jsonrpc":"2.0","id":17,"method":"keys_list"}',
+    '{"jsonrpc":"2.0","id":18,"method":"keys_install","params":{"key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}',
+    '{"jsonrpc":"2.0","id":19,"method":"keys_use","params":{"key":"0123456789abcdef"}}',
     '{"jsonrpc":"2.0","id":"s","method":"get","params":{"key":"\\u00e9"}}',
 ]
 for i, l in enumerate(lines):

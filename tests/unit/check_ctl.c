@@ -1780,7 +1780,7 @@ START_TEST(test_version_help_and_completion)
 		assert_ok(&h, "COMMAND --help");
 		run_free(&h);
 	}
-	ck_assert_int_eq(ncmds, 12);
+	ck_assert_int_eq(ncmds, 14);
 	run_free(&r);
 	free(list);
 	free(compl);

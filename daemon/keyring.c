@@ -1,0 +1,196 @@
+/*
+ * keyring.c: the keyring file: load (with the checks of its type, owner
+ * and mode) and atomic save.
+ *
+ * The file holds the keys that let anyone join and read the cluster, so
+ * a file that other users could read (or write: a planted key is a way
+ * in) is refused outright rather than warned about, as ssh does with
+ * private keys. Changes made through the control socket (keys_install,
+ * keys_use, keys_remove) are saved here before they take effect, so a
+ * restart comes back with the keyring that was running.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "keyring.h"
+
+static int __attribute__((format(printf, 2, 3)))
+keyring_fail(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+	errno = saved;
+	return -1;
+}
+
+/* Whether st may hold keys: a regular file of ours, closed to others. */
+static int
+keyring_check(const struct stat *st, char **cause)
+{
+	if (!S_ISREG(st->st_mode))
+		return keyring_fail(cause, "not a regular file");
+	if (st->st_uid != geteuid())
+		return keyring_fail(cause, "owned by uid %u, not by the daemon's user (uid %u)",
+		    (unsigned)st->st_uid, (unsigned)geteuid());
+	if ((st->st_mode & 077) != 0)
+		return keyring_fail(cause, "mode %04o gives group or others access to the keys "
+		    "(chmod 600)", (unsigned)(st->st_mode & 07777));
+	if (st->st_size > KEYRING_MAX_FILE)
+		return keyring_fail(cause, "larger than %d bytes", KEYRING_MAX_FILE);
+	return 0;
+}
+
+/* The whole file into buf (wiped by the caller). */
+static int
+read_all(int fd, char *buf, size_t cap, size_t *len, char **cause)
+{
+	ssize_t n;
+
+	*len = 0;
+	for (;;) {
+		n = read(fd, buf + *len, cap - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return keyring_fail(cause, "cannot read: %s", strerror(errno));
+		if (n == 0)
+			return 0;
+		*len += (size_t)n;
+		if (*len == cap)
+			return keyring_fail(cause, "larger than %d bytes", KEYRING_MAX_FILE);
+	}
+}
+
+int
+keyring_load(const char *path, struct cc_keyring *kr, char **cause)
+{
+	static char	text[KEYRING_MAX_FILE + 1];
+	char		why[200];
+	struct stat	st;
+	size_t		len = 0;
+	int		fd, rc = -1;
+
+	*cause = NULL;
+	cc_keyring_clear(kr);
+	if (cc_seal_init() == -1)
+		return keyring_fail(cause, "libsodium cannot be initialised");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		return keyring_fail(cause, "%s", strerror(errno));
+	/* the checks apply to what was opened, not to what the name points to later */
+	if (fstat(fd, &st) == -1)
+		keyring_fail(cause, "%s", strerror(errno));
+	else if (keyring_check(&st, cause) == 0 &&
+	    read_all(fd, text, sizeof(text), &len, cause) == 0) {
+		if (cc_keyring_parse(text, len, kr, why, sizeof(why)) == 0)
+			rc = 0;
+		else
+			keyring_fail(cause, "%s", why);
+	}
+	sodium_memzero(text, len);
+	close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync of the directory holding path: the rename itself is then durable. */
+static int
+sync_dir(const char *path)
+{
+	char	*copy = strdup(path);
+	int	 fd, rc = -1;
+
+	if (copy == NULL)
+		return -1;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+int
+keyring_save(const char *path, const struct cc_keyring *kr, char **cause)
+{
+	char	*tmp = NULL, *text;
+	size_t	 len;
+	int	 fd = -1, rc = -1;
+
+	*cause = NULL;
+	if ((text = cc_keyring_format(kr, &len)) == NULL)
+		return keyring_fail(cause, "out of memory");
+	if (asprintf(&tmp, "%s.XXXXXX", path) == -1) {
+		tmp = NULL;
+		keyring_fail(cause, "out of memory");
+		goto out;
+	}
+	/* mkstemp creates the file with mode 0600, whatever the umask */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		keyring_fail(cause, "cannot create a temporary file next to %s: %s", path,
+		    strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, 0600) == -1 || write_all(fd, text, len) == -1 || fsync(fd) == -1) {
+		keyring_fail(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		keyring_fail(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		keyring_fail(cause, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	/*
+	 * The new file is in place: failing now would leave the daemon
+	 * running the old keyring over a file holding the new one. A
+	 * directory that cannot be synced is rare and only delays durability.
+	 */
+	(void)sync_dir(path);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	cc_keyring_text_free(text, len);
+	return rc;
+}
