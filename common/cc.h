@@ -297,6 +297,8 @@ int	cc_engine_reset_node_state(struct cc_engine *, const struct cc_id *,
 
 /* ---- reads ------------------------------------------------------------------- */
 
+/* The engine's clock (env->now): the time base of cc_engine_forget_node's `until`. */
+cc_mtime_t		 cc_engine_now(const struct cc_engine *);
 const struct cc_id	*cc_engine_self_id(const struct cc_engine *);
 const char		*cc_engine_cluster_id(const struct cc_engine *);
 const struct cc_node	*cc_engine_self_node(const struct cc_engine *);

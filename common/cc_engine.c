@@ -1197,6 +1197,12 @@ cc_engine_reset_node_state(struct cc_engine *e, const struct cc_id *id,
 
 /* ---- reads ---------------------------------------------------------------------------- */
 
+cc_mtime_t
+cc_engine_now(const struct cc_engine *e)
+{
+	return now_of(e);
+}
+
 const struct cc_id *
 cc_engine_self_id(const struct cc_engine *e)
 {
