@@ -215,5 +215,8 @@ int	cmd_watch(struct ctl *);
 int	cmd_watch_check(struct ctl *);
 int	cmd_wait(struct ctl *);
 int	cmd_wait_check(struct ctl *);
+int	cmd_leave(struct ctl *);
+int	cmd_force_leave(struct ctl *);
+int	cmd_force_leave_check(struct ctl *);
 
 #endif /* CHITCHATCTL_H */
