@@ -53,10 +53,12 @@ struct request {
 	char			 origin[128];	/* the requesting node, for logs */
 };
 
+TAILQ_HEAD(request_list, request);
+
 struct leave {
-	struct event			*done_ev;	/* end of the leave wait */
-	struct event			*pending_ev;	/* queued requests */
-	TAILQ_HEAD(, request)		 pending;
+	struct event		*done_ev;	/* end of the leave wait */
+	struct event		*pending_ev;	/* queued requests */
+	struct request_list	 pending;
 };
 
 static void	on_pending(evutil_socket_t, short, void *);
