@@ -137,11 +137,6 @@ param_u64(struct rpc_call *call, const char *name, bool required, uint64_t *v)
 	return 1;
 }
 
-/*
- * "node": absent (self), a node_id string, or {node_id, generation?,
- * address?}. Several replicas may share a node_id (restarts): the highest
- * generation wins, then the first in ChitchatId order.
- */
 /* Whether n is a better match than best: dead first if asked, then the highest generation. */
 static bool
 better_match(struct ccd *ccd, const struct cc_node *n, const struct cc_node *best,
@@ -168,8 +163,10 @@ node_fail(struct rpc_call *call, enum cc_ctl_err err, const char *why)
 }
 
 /*
- * The node named by params "node" (see param_node). With prefer_dead, the
- * states that are not live here come first (force_leave: a restarted
+ * "node": absent (self), a node_id string, or {node_id, generation?,
+ * address?}. Several replicas may share a node_id (restarts): the highest
+ * generation wins, then the first in ChitchatId order. With prefer_dead,
+ * the states that are not live here come first (force_leave: a restarted
  * node's old, dead incarnation rather than the live one).
  */
 static const struct cc_node *
@@ -266,17 +263,21 @@ rpc_liveness_name(enum cc_liveness l)
 enum rpc_member_status
 rpc_member_status(struct ccd *ccd, const struct cc_node *n)
 {
-	switch (cc_engine_liveness(ccd->engine, cc_node_id(n))) {
-	case CC_LIVENESS_SELF:
+	enum cc_liveness l = cc_engine_liveness(ccd->engine, cc_node_id(n));
+
+	if (l == CC_LIVENESS_SELF)
 		return RPC_MEMBER_SELF;
+	/* left until removed: its heartbeat may still move, then phi catches up */
+	if (ccd_node_is_leaving(ccd->cfg, n))
+		return RPC_MEMBER_LEFT;
+	switch (l) {
 	case CC_LIVENESS_LIVE:
-		return ccd_node_is_leaving(ccd->cfg, n) ? RPC_MEMBER_LEFT : RPC_MEMBER_LIVE;
-	case CC_LIVENESS_DEAD:
-		return ccd_node_is_leaving(ccd->cfg, n) ? RPC_MEMBER_LEFT : RPC_MEMBER_DEAD;
+		return RPC_MEMBER_LIVE;
 	case CC_LIVENESS_SCHEDULED:
-		break;
+		return RPC_MEMBER_SCHEDULED;
+	default:
+		return RPC_MEMBER_DEAD;
 	}
-	return ccd_node_is_leaving(ccd->cfg, n) ? RPC_MEMBER_LEFT : RPC_MEMBER_SCHEDULED;
 }
 
 const char *
