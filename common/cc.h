@@ -245,6 +245,26 @@ cc_mtime_t cc_engine_tick(struct cc_engine *);
 int	cc_engine_gossip(struct cc_engine *, const struct cc_addr *);
 
 /*
+ * Forgets a node now (force-leave): its replica, if held, goes as node GC
+ * takes it (CC_NODE_REMOVED, then its state and failure-detector record
+ * are freed, and it joins the memory of GC'd nodes), and a fence is kept
+ * for exactly this id (node_id, generation, address) until `until`. While
+ * the fence holds, digest entries of that id whose heartbeat is <= the
+ * fence create no replica (so its node deltas are ignored too, and nothing
+ * of it is requested), and cc_engine_reset_node_state() skips it; a higher
+ * heartbeat means the node is alive: the fence is dropped and the node is
+ * re-added by the normal rules. The effective fence is at least the
+ * heartbeat the replica had. Forgetting an id already fenced keeps the
+ * higher heartbeat and the later `until`; an id with no replica is fenced
+ * all the same. -1 + EBUSY for this node itself; ENOMEM.
+ */
+int	cc_engine_forget_node(struct cc_engine *, const struct cc_id *,
+	    uint64_t fence_heartbeat, cc_mtime_t until);
+/* Whether id is fenced now; *heartbeat (if not NULL) gets the fence. */
+bool	cc_engine_is_fenced(const struct cc_engine *, const struct cc_id *,
+	    uint64_t *heartbeat);
+
+/*
  * Changes the hostile-peer limits (cc_config's max_nodes, max_keys_per_node,
  * max_state_bytes; 0 means the default). State already held is kept even
  * if over a lowered limit; only growth is refused.
@@ -277,6 +297,8 @@ int	cc_engine_reset_node_state(struct cc_engine *, const struct cc_id *,
 
 /* ---- reads ------------------------------------------------------------------- */
 
+/* The engine's clock (env->now): the time base of cc_engine_forget_node's `until`. */
+cc_mtime_t		 cc_engine_now(const struct cc_engine *);
 const struct cc_id	*cc_engine_self_id(const struct cc_engine *);
 const char		*cc_engine_cluster_id(const struct cc_engine *);
 const struct cc_node	*cc_engine_self_node(const struct cc_engine *);
@@ -296,6 +318,12 @@ enum cc_liveness {
 };
 
 enum cc_liveness cc_engine_liveness(const struct cc_engine *, const struct cc_id *);
+/*
+ * Whether the failure detector has judged id live at least once (self:
+ * true). A node that is dead and was live has failed; one that is dead and
+ * never was is still joining, or was only ever heard of.
+ */
+bool	cc_engine_was_live(const struct cc_engine *, const struct cc_id *);
 /* Current phi; false if undefined (fewer than two usable heartbeats). */
 bool	cc_engine_phi(const struct cc_engine *, const struct cc_id *, double *);
 /* Time of the last heartbeat increase seen; false if none. */
@@ -355,6 +383,7 @@ struct cc_stats {
 	uint64_t	bad_cluster_rx;		/* SYNs of another cluster */
 	uint64_t	empty_delta_budget;	/* SYN-ACK budget < 100 */
 	uint64_t	nodes_gced;
+	uint64_t	nodes_forgotten;	/* replicas removed by cc_engine_forget_node */
 	uint64_t	kvs_gced;
 	/* hostile-peer limits (struct cc_config): refusals */
 	uint64_t	limit_nodes_refused;	/* digest entries that would add a replica */

@@ -36,6 +36,30 @@ RB_HEAD(gc_node_tree, gc_node);
 RB_GENERATE_STATIC(gc_node_tree, gc_node, by_id, gc_node_cmp)
 TAILQ_HEAD(gc_node_list, gc_node);
 
+/*
+ * A forgotten node (cc_engine_forget_node): news of this exact id up to
+ * `heartbeat` is stale until `until`. Unlike the LRU of GC'd nodes above,
+ * a fence is never evicted early by unrelated GC, so a force-leave holds
+ * for as long as peers may still gossip the node's last heartbeat.
+ */
+struct fence {
+	struct cc_id		id;
+	uint64_t		heartbeat;
+	cc_mtime_t		until;
+	RB_ENTRY(fence)		by_id;
+	TAILQ_ENTRY(fence)	order;		/* oldest first */
+};
+
+static int
+fence_cmp(struct fence *a, struct fence *b)
+{
+	return cc_id_cmp(&a->id, &b->id);
+}
+
+RB_HEAD(fence_tree, fence);
+RB_GENERATE_STATIC(fence_tree, fence, by_id, fence_cmp)
+TAILQ_HEAD(fence_list, fence);
+
 /* Live summary entry: id -> max_version (§5.6). */
 struct summary_entry {
 	struct cc_id	id;
@@ -62,6 +86,9 @@ struct cc_engine {
 	struct gc_node_tree	 gc_by_id;
 	struct gc_node_list	 gc_order;
 	size_t			 n_gc;
+	struct fence_tree	 fences_by_id;
+	struct fence_list	 fences;
+	size_t			 n_fences;
 	struct summary_entry	*summary;
 	size_t			 n_summary;
 	struct cc_listeners	 listeners;
@@ -251,6 +278,91 @@ cc_engine_gc_nodes_has(const struct cc_engine *e, const struct cc_id *id, uint64
 	return g != NULL;
 }
 
+/* ---- fences (force-leave) ------------------------------------------------ */
+
+static struct fence *
+fence_find(const struct cc_engine *e, const struct cc_id *id)
+{
+	struct fence probe;
+
+	memset(&probe, 0, sizeof(probe));
+	probe.id = *id;
+	return RB_FIND(fence_tree, (struct fence_tree *)&e->fences_by_id, &probe);
+}
+
+static void
+fence_remove(struct cc_engine *e, struct fence *f)
+{
+	RB_REMOVE(fence_tree, &e->fences_by_id, f);
+	TAILQ_REMOVE(&e->fences, f, order);
+	e->n_fences--;
+	cc_id_clear(&f->id);
+	free(f);
+}
+
+/* The fence of id if it still holds now (an expired one is as good as gone). */
+static struct fence *
+fence_active(const struct cc_engine *e, const struct cc_id *id)
+{
+	struct fence *f = fence_find(e, id);
+
+	return f != NULL && now_of(e).ms < f->until.ms ? f : NULL;
+}
+
+/* Drops the fences whose time is over. */
+static void
+fence_expire(struct cc_engine *e, cc_mtime_t now)
+{
+	struct fence *f, *next;
+
+	for (f = TAILQ_FIRST(&e->fences); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, order);
+		if (now.ms >= f->until.ms)
+			fence_remove(e, f);
+	}
+}
+
+/*
+ * Records (or raises) the fence of id. Fences are bounded like replicas
+ * (max_nodes): past it the oldest goes, since a flood of force-leave
+ * requests must not grow memory without bound.
+ */
+static int
+fence_put(struct cc_engine *e, const struct cc_id *id, uint64_t hb, cc_mtime_t until)
+{
+	struct fence *f = fence_find(e, id);
+
+	if (f != NULL) {
+		if (hb > f->heartbeat)
+			f->heartbeat = hb;
+		if (until.ms > f->until.ms)
+			f->until = until;
+		return 0;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL || cc_id_copy(&f->id, id) == -1) {
+		free(f);
+		errno = ENOMEM;
+		return -1;
+	}
+	f->heartbeat = hb;
+	f->until = until;
+	RB_INSERT(fence_tree, &e->fences_by_id, f);
+	TAILQ_INSERT_TAIL(&e->fences, f, order);
+	if (++e->n_fences > e->max_nodes)
+		fence_remove(e, TAILQ_FIRST(&e->fences));
+	return 0;
+}
+
+bool
+cc_engine_is_fenced(const struct cc_engine *e, const struct cc_id *id, uint64_t *hb)
+{
+	const struct fence *f = fence_active(e, id);
+
+	if (f != NULL && hb != NULL)
+		*hb = f->heartbeat;
+	return f != NULL;
+}
+
 /* One warning per limit per minute at most: a flood must not flood the log. */
 static void
 limit_warn(struct cc_engine *e, enum limit_kind k, const char *what, uint64_t limit)
@@ -272,6 +384,7 @@ node_create(struct cc_engine *e, const struct cc_id *id)
 {
 	struct cc_node	*n;
 	struct gc_node	*g;
+	struct fence	*f;
 
 	if ((n = cc_node_new(id)) == NULL)
 		return NULL;
@@ -283,6 +396,8 @@ node_create(struct cc_engine *e, const struct cc_id *id)
 	e->n_nodes++;
 	if ((g = gc_find(e, id)) != NULL)
 		gc_remove(e, g);
+	if ((f = fence_find(e, id)) != NULL)
+		fence_remove(e, f);	/* re-added: the node proved it moved on */
 	emit_node(e, n, CC_NODE_ADDED);
 	return n;
 }
@@ -293,6 +408,15 @@ node_destroy(struct cc_engine *e, struct cc_node *n)
 	RB_REMOVE(cc_node_tree, &e->nodes, n);
 	e->n_nodes--;
 	cc_node_free(n);	/* its entries leave e->state_bytes */
+}
+
+/* Node GC and force-leave alike: the event, the GC memory, then the state. */
+static void
+node_remove(struct cc_engine *e, struct cc_node *n)
+{
+	emit_node(e, n, CC_NODE_REMOVED);
+	gc_put(e, &n->id, n->heartbeat);
+	node_destroy(e, n);
 }
 
 struct cc_node *
@@ -327,6 +451,8 @@ cc_engine_new(const struct cc_config *cfg, const struct cc_env *env)
 	RB_INIT(&e->nodes);
 	RB_INIT(&e->gc_by_id);
 	TAILQ_INIT(&e->gc_order);
+	RB_INIT(&e->fences_by_id);
+	TAILQ_INIT(&e->fences);
 	cc_listeners_init(&e->listeners);
 	cc_wbuf_init(&e->tx);
 	e->gossip_interval_ms = cfg->gossip_interval_ms;
@@ -357,6 +483,7 @@ cc_engine_free(struct cc_engine *e)
 {
 	struct cc_node	*n, *next;
 	struct gc_node	*g;
+	struct fence	*f;
 
 	if (e == NULL)
 		return;
@@ -366,6 +493,8 @@ cc_engine_free(struct cc_engine *e)
 	}
 	while ((g = TAILQ_FIRST(&e->gc_order)) != NULL)
 		gc_remove(e, g);
+	while ((f = TAILQ_FIRST(&e->fences)) != NULL)
+		fence_remove(e, f);
 	for (size_t i = 0; i < e->n_summary; i++)
 		cc_id_clear(&e->summary[i].id);
 	free(e->summary);
@@ -524,10 +653,14 @@ report_heartbeat_found(struct cc_engine *e, struct cc_node *n, const struct cc_i
     uint64_t hb, cc_mtime_t now)
 {
 	struct gc_node	*g;
+	struct fence	*f;
 
 	if (n == e->self || (n == NULL && cc_id_is_equal(id, &e->self_id)))
 		return;
 	if (n == NULL) {
+		/* a forgotten node comes back only with a newer heartbeat */
+		if ((f = fence_active(e, id)) != NULL && hb <= f->heartbeat)
+			return;
 		/* a recently GC'd node comes back only if it really moved on */
 		if ((g = gc_find(e, id)) != NULL && !(g->heartbeat < hb))
 			return;
@@ -719,6 +852,33 @@ cc_engine_gossip(struct cc_engine *e, const struct cc_addr *to)
 	return 0;
 }
 
+/*
+ * Force-leave: the replica goes as node GC would take it, and a fence
+ * keeps the same node from being re-created by peers that still gossip
+ * its last heartbeat. Deltas never create nodes, so with no replica the
+ * node's deltas are ignored too; our digest no longer lists it, so
+ * nothing of it is requested either (a peer may still send it unasked,
+ * which is dropped like any delta of an unknown node).
+ */
+int
+cc_engine_forget_node(struct cc_engine *e, const struct cc_id *id,
+    uint64_t fence_heartbeat, cc_mtime_t until)
+{
+	struct cc_node *n;
+
+	if (cc_id_is_equal(id, &e->self_id)) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (fence_put(e, id, fence_heartbeat, until) == -1)
+		return -1;
+	if ((n = node_find(e, id)) != NULL) {
+		node_remove(e, n);
+		e->stats.nodes_forgotten++;
+	}
+	return 0;
+}
+
 /* ---- liveness (§5.4-§5.6) -------------------------------------------------------- */
 
 static void
@@ -732,6 +892,7 @@ update_node_liveness(struct cc_engine *e, struct cc_node *n, cc_mtime_t now)
 		bool was_live = n->live;
 
 		n->live = true;
+		n->was_live = true;
 		n->dead = false;
 		n->scheduled = false;
 		if (!was_live)
@@ -828,11 +989,10 @@ gc_dead_nodes(struct cc_engine *e, cc_mtime_t now)
 		if (n == e->self || !n->dead ||
 		    now.ms < n->time_of_death.ms + e->fd.dead_node_grace_period_ms)
 			continue;
-		emit_node(e, n, CC_NODE_REMOVED);
-		gc_put(e, &n->id, n->heartbeat);
+		node_remove(e, n);
 		e->stats.nodes_gced++;
-		node_destroy(e, n);
 	}
+	fence_expire(e, now);
 }
 
 void
@@ -1024,8 +1184,8 @@ cc_engine_reset_node_state(struct cc_engine *e, const struct cc_id *id,
 	cc_mtime_t	 now = now_of(e);
 
 	if (ns == NULL) {
-		if (gc_find(e, id) != NULL)
-			return 0;	/* recently garbage collected: skip */
+		if (gc_find(e, id) != NULL || fence_active(e, id) != NULL)
+			return 0;	/* recently garbage collected or forgotten: skip */
 		if ((ns = node_create(e, id)) == NULL)
 			return -1;
 	}
@@ -1061,6 +1221,12 @@ cc_engine_reset_node_state(struct cc_engine *e, const struct cc_id *id,
 }
 
 /* ---- reads ---------------------------------------------------------------------------- */
+
+cc_mtime_t
+cc_engine_now(const struct cc_engine *e)
+{
+	return now_of(e);
+}
 
 const struct cc_id *
 cc_engine_self_id(const struct cc_engine *e)
@@ -1123,6 +1289,14 @@ cc_engine_liveness(const struct cc_engine *e, const struct cc_id *id)
 	if (n != NULL && cc_engine_is_scheduled(e, n))
 		return CC_LIVENESS_SCHEDULED;
 	return CC_LIVENESS_DEAD;
+}
+
+bool
+cc_engine_was_live(const struct cc_engine *e, const struct cc_id *id)
+{
+	const struct cc_node *n = node_find(e, id);
+
+	return n != NULL && (n == e->self || n->was_live);
 }
 
 bool

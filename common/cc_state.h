@@ -84,6 +84,7 @@ struct cc_node {
 	bool			 live;
 	bool			 dead;
 	bool			 scheduled;	/* last seen scheduled for deletion */
+	bool			 was_live;	/* judged live at least once */
 	cc_mtime_t		 time_of_death;
 	/* where key events go (the engine's listeners); NULL in bare tests */
 	struct cc_engine	*engine;

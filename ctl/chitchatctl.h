@@ -218,5 +218,8 @@ int	cmd_wait_check(struct ctl *);
 int	cmd_keyring(struct ctl *);
 int	cmd_keyring_check(struct ctl *);
 int	cmd_keygen(struct ctl *);
+int	cmd_leave(struct ctl *);
+int	cmd_force_leave(struct ctl *);
+int	cmd_force_leave_check(struct ctl *);
 
 #endif /* CHITCHATCTL_H */

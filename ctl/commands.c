@@ -20,8 +20,9 @@
 #include "chitchatctl.h"
 
 static const struct ctl_opt members_opts[] = {
-	{ "all", NULL, "every node state held: live, dead and scheduled" },
+	{ "all", NULL, "every node state held: live, dead, scheduled and left" },
 	{ "dead", NULL, "dead nodes only (scheduled ones included)" },
+	{ "left", NULL, "nodes that announced their leave, until removed" },
 	{ NULL, NULL, NULL },
 };
 
@@ -65,6 +66,12 @@ static const struct ctl_opt wait_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct ctl_opt force_leave_opts[] = {
+	{ "generation", "N", "that generation of NODE (default: its dead state "
+	    "with the highest generation)" },
+	{ NULL, NULL, NULL },
+};
+
 static const struct ctl_opt wire_opts[] = {
 	{ "raw", NULL, "raw bytes instead of hexadecimal text" },
 	{ "pretty", NULL, "decode: indented JSON" },
@@ -100,6 +107,12 @@ const struct ctl_command ctl_commands[] = {
 	    1, 2, CMD_MUTATES, NULL, cmd_keyring_check, cmd_keyring },
 	{ "keygen", NULL, "", "print a new random encryption key (needs no daemon)",
 	    0, 0, CMD_LOCAL, NULL, NULL, cmd_keygen },
+	{ "leave", NULL, "",
+	    "announce this node's leave to the cluster, then wait until the daemon exits",
+	    0, 0, CMD_MUTATES, NULL, NULL, cmd_leave },
+	{ "force-leave", NULL, "NODE",
+	    "remove a dead node from the cluster now, on every chitchatd node",
+	    1, 1, CMD_MUTATES, force_leave_opts, cmd_force_leave_check, cmd_force_leave },
 	{ "wire", NULL, "decode|encode",
 	    "decode or encode one gossip datagram (stdin -> stdout)",
 	    1, 1, CMD_LOCAL, wire_opts, cmd_wire_check, cmd_wire },

@@ -101,6 +101,7 @@ cmd_info(struct ctl *ctl)
 	info_int(t, counts, "live");
 	info_int(t, counts, "dead");
 	info_int(t, counts, "scheduled");
+	info_int(t, counts, "left");
 	info_int(t, counts, "ready");
 	info_int(t, counts, "keys");
 	ctl_table_print(t);
@@ -113,9 +114,9 @@ cmd_info(struct ctl *ctl)
 int
 cmd_members_check(struct ctl *ctl)
 {
-	if (ctl_has(ctl, "all") && ctl_has(ctl, "dead"))
+	if (ctl_has(ctl, "all") + ctl_has(ctl, "dead") + ctl_has(ctl, "left") > 1)
 		return ctl_usage_error(ctl->cmd,
-		    "members: --all and --dead exclude each other");
+		    "members: --all, --dead and --left exclude each other");
 	return CTL_EXIT_OK;
 }
 
@@ -148,7 +149,7 @@ cmd_members(struct ctl *ctl)
 	static const char *const headers[] = { "NODE", "GENERATION", "ADDRESS",
 	    "STATUS", "HEARTBEAT", "PHI", "LAST SEEN", "KEYS" };
 	const char	*filter = ctl_has(ctl, "all") ? "all" :
-			    ctl_has(ctl, "dead") ? "dead" : "live";
+			    ctl_has(ctl, "dead") ? "dead" : ctl_has(ctl, "left") ? "left" : "live";
 	struct ctl_table *t;
 	json_t		*res, *m;
 	size_t		 i;

@@ -14,7 +14,8 @@
  *   members: {"event","node_id","generation","address","status",
  *             "heartbeat","max_version"}, event "snapshot" or a
  *             member_changed event (heartbeat and max_version null for
- *             "removed").
+ *             "removed"), plus "graceful" for "left" and "forced" for
+ *             "removed" when the daemon says so.
  *
  * SIGINT, SIGTERM and SIGHUP are blocked except while waiting for the
  * daemon (ppoll), so a record or a handler is never cut in half; they end
@@ -43,7 +44,8 @@ static const char *const handler_vars[] = {
 	"CHITCHAT_EVENT", "CHITCHAT_NODE", "CHITCHAT_GENERATION",
 	"CHITCHAT_ADDRESS", "CHITCHAT_KEY", "CHITCHAT_VERSION",
 	"CHITCHAT_STATUS", "CHITCHAT_HEARTBEAT", "CHITCHAT_MAX_VERSION",
-	"CHITCHAT_REASON", "CHITCHAT_SELF", NULL,
+	"CHITCHAT_REASON", "CHITCHAT_SELF", "CHITCHAT_GRACEFUL", "CHITCHAT_FORCED",
+	NULL,
 };
 
 struct watch {
@@ -128,10 +130,15 @@ member_record(const char *event, const json_t *m)
 {
 	static const char *const fields[] = { "node_id", "generation",
 	    "address", "status", "heartbeat", "max_version", NULL };
+	static const char *const flags[] = { "graceful", "forced", NULL };
 	json_t *r = ctl_xjson(json_pack("{s:s}", "event", event));
 
 	for (int i = 0; fields[i] != NULL; i++)
 		copy_member(r, m, fields[i]);
+	/* only where the daemon sends them: "left" and "removed" */
+	for (int i = 0; flags[i] != NULL; i++)
+		if (json_is_boolean(json_object_get(m, flags[i])))
+			copy_member(r, m, flags[i]);
 	return r;
 }
 
@@ -150,7 +157,7 @@ static void
 print_text(const struct watch *w, const json_t *r)
 {
 	const char	*event = str_member(r, "event");
-	const char	*cells[6];
+	const char	*cells[7];
 	char		 gen[32], hb[32], ver[32];
 	char		*node = ctl_escape_member(r, "node_id");
 	char		*a = NULL, *b = NULL;
@@ -173,6 +180,11 @@ print_text(const struct watch *w, const json_t *r)
 		cells[n++] = a;
 		cells[n++] = b;
 		cells[n++] = ctl_u64_member(r, "heartbeat", hb, sizeof(hb));
+		/* one more field on the events that carry a flag */
+		if (json_is_true(json_object_get(r, "graceful")))
+			cells[n++] = "graceful";
+		else if (json_is_true(json_object_get(r, "forced")))
+			cells[n++] = "forced";
 	}
 	if (w->ctl->color && ctl_color_of(event) != NULL)
 		printf("%s%s\033[0m", ctl_color_of(event), event);
@@ -222,6 +234,8 @@ env_add(char **env, size_t *n, const char *name, const json_t *r,
 
 	if (json_is_string(v))
 		env[(*n)++] = env_entry(name, json_string_value(v));
+	else if (json_is_boolean(v))
+		env[(*n)++] = env_entry(name, json_is_true(v) ? "true" : "false");
 	else if (json_is_integer(v))
 		env[(*n)++] = env_entry(name, ctl_u64_member(r, member, buf,
 		    sizeof(buf)));
@@ -301,6 +315,8 @@ run_handler(const struct watch *w, const json_t *r)
 	env_add(env, &n, "CHITCHAT_HEARTBEAT", r, "heartbeat");
 	env_add(env, &n, "CHITCHAT_MAX_VERSION", r, "max_version");
 	env_add(env, &n, "CHITCHAT_REASON", r, "reason");
+	env_add(env, &n, "CHITCHAT_GRACEFUL", r, "graceful");
+	env_add(env, &n, "CHITCHAT_FORCED", r, "forced");
 	if (w->self != NULL)
 		env[n++] = env_entry("CHITCHAT_SELF", w->self);
 	env[n] = NULL;

@@ -4,7 +4,10 @@
  */
 #include <time.h>
 
+#include <string.h>
+
 #include "ccd.h"
+#include "leave.h"
 #include "log.h"
 #include "subscribe.h"
 
@@ -26,9 +29,25 @@ ccd_on_engine_event(void *arg, const struct cc_event *ev)
 	char			 id[512];
 
 	if (ev->type == CC_EVENT_NODE) {
+		/* NULL while cc_engine_new() adds the self node */
+		const struct cc_node *n = ccd->engine != NULL ?
+		    cc_engine_node(ccd->engine, ev->node) : NULL;
+
 		cc_id_format(ev->node, id, sizeof(id));
 		log_msg(ev->change == CC_NODE_LIVE || ev->change == CC_NODE_DEAD ?
-		    CC_LOG_INFO : CC_LOG_DEBUG, "node %s: %s", id, change[ev->change]);
+		    CC_LOG_INFO : CC_LOG_DEBUG, "node %s: %s%s", id, change[ev->change],
+		    ev->change == CC_NODE_DEAD && n != NULL && ccd_node_is_leaving(ccd->cfg, n) ?
+		    " (it had announced its leave)" : ccd->forcing &&
+		    ev->change == CC_NODE_REMOVED ? " (force-leave)" : "");
 	}
 	subscribe_engine_event(ccd, ev);
+	if (ev->type == CC_EVENT_KV)
+		leave_on_kv(ccd, ev);
+}
+
+bool
+ccd_node_is_leaving(const struct ccd_config *cfg, const struct cc_node *n)
+{
+	return (cfg->extensions & CCD_EXT_LEAVE) != 0 &&
+	    cc_node_get(n, CCD_KEY_LEAVING, strlen(CCD_KEY_LEAVING)) != NULL;
 }

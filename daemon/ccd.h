@@ -8,6 +8,7 @@
  *   control.c     Unix control socket: clients, line framing, limits, credentials
  *   rpc.c         JSON-RPC 2.0 method table and handlers
  *   subscribe.c   fan-out of engine events to subscribed clients, backpressure
+ *   leave.c       graceful leave and force-leave (extensions leave, force-leave)
  *   metrics.c     Prometheus text exposition
  *   log.c         logging
  *
@@ -54,6 +55,16 @@
 
 /* Whether extension bit is on in the running configuration. */
 #define CCD_HAS_EXT(ccd, bit)	(((ccd)->cfg->extensions & (bit)) != 0)
+
+/*
+ * Reserved keys of the leave extensions (docs/API.md "Reserved keys").
+ * CCD_KEY_LEAVING: on a node that is leaving the cluster, value the wall
+ * clock time in unix milliseconds. CCD_KEY_FORCE_LEAVE + "<generation>.<node_id>":
+ * a request that every chitchatd node forget that dead node, written with
+ * a TTL mark, value the fence heartbeat in decimal.
+ */
+#define CCD_KEY_LEAVING		CC_RESERVED_PREFIX "leaving"
+#define CCD_KEY_FORCE_LEAVE	CC_RESERVED_PREFIX "force_leave."
 
 struct ccd_kv {
 	char	*key;
@@ -112,6 +123,7 @@ struct ccd_config {
 	size_t		 max_output;
 	/* chitchatd extensions beyond chitchat (CCD_EXT_*), state kept across restarts */
 	unsigned	 extensions;		/* default CCD_EXT_ALL */
+	bool		 leave_on_terminate;	/* SIGTERM/SIGINT leave first (CCD_EXT_LEAVE) */
 	char		*state_directory;	/* NULL or "none": no state kept */
 	/* logging */
 	int		 log_level;		/* CC_LOG_* */
@@ -134,6 +146,7 @@ struct ccd_counters {
 };
 
 struct control;
+struct leave;
 struct seeds;
 
 struct ccd {
@@ -143,6 +156,9 @@ struct ccd {
 	struct gossip		 gossip;
 	struct control		*control;	/* NULL when disabled */
 	struct seeds		*seeds;
+	struct leave		*leave;		/* leave.c: NULL until first used */
+	bool			 leaving;	/* announced our leave: exiting soon */
+	bool			 forcing;	/* inside a force-leave: removals are forced */
 	uint64_t		 start_ms;	/* monotonic ms at start */
 	struct ccd_counters	 counters;
 };
@@ -152,5 +168,13 @@ uint64_t	ccd_now_ms(void);
 
 /* Engine events enter here (chitchatd.c) and are fanned out (subscribe.c). */
 void	ccd_on_engine_event(void *ccd, const struct cc_event *);
+
+/*
+ * Whether node n announced that it is leaving (CCD_KEY_LEAVING is visible
+ * in its state) and this daemon runs the leave extension: such a node is
+ * out of the live set and reported "left". With the extension off the key
+ * is an ordinary key and this is false.
+ */
+bool	ccd_node_is_leaving(const struct ccd_config *, const struct cc_node *);
 
 #endif /* CCD_H */

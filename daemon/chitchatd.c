@@ -11,11 +11,15 @@
  * anything is started.
  *
  * SIGTERM/SIGINT stop the loop; everything is then closed and freed, the
- * control sockets unlinked, and the exit status is 0. SIGHUP re-reads the
- * config file and applies what can change at run time (log level, seeds,
- * limits, the control write allow-lists, encryption between upshift and
- * on, and the keyring file), logging each change and naming the options
- * that need a restart.
+ * control sockets unlinked, and the exit status is 0. With the leave
+ * extension and leave-on-terminate (the default), the node first announces
+ * its leave and keeps gossiping for two intervals (leave.c), so chitchatd
+ * peers report it "left" at once instead of dead after phi; a second
+ * signal during that wait exits at once. SIGHUP re-reads the config file
+ * and applies what can change at run time (log level, seeds, limits, the
+ * control write allow-lists, encryption between upshift and on, the
+ * keyring file, leave-on-terminate), logging each change and naming the
+ * options that need a restart.
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +36,7 @@
 #include "config.h"
 #include "control.h"
 #include "gossip.h"
+#include "leave.h"
 #include "log.h"
 #include "notify.h"
 #include "seeds.h"
@@ -124,7 +129,8 @@ collect_restart(void *arg, const char *name)
 	if (strcmp(name, "log-level") == 0 || strcmp(name, "seed") == 0 ||
 	    strcmp(name, "max-nodes") == 0 || strcmp(name, "max-keys-per-node") == 0 ||
 	    strcmp(name, "max-state-bytes") == 0 || strcmp(name, "control-write-users") == 0 ||
-	    strcmp(name, "control-write-groups") == 0 || r->used >= sizeof(r->buf))
+	    strcmp(name, "control-write-groups") == 0 || strcmp(name, "leave-on-terminate") == 0 ||
+	    r->used >= sizeof(r->buf))
 		return;
 	n = snprintf(r->buf + r->used, sizeof(r->buf) - r->used, "%s%s",
 	    r->used > 0 ? ", " : "", name);
@@ -297,6 +303,11 @@ reload(struct daemon *d)
 	if (!config_access_is_equal(cur, next))
 		reload_access(cur, next);
 	reload_encryption(d, cur, next);
+	if (next->leave_on_terminate != cur->leave_on_terminate) {
+		log_info("leave-on-terminate: %s -> %s", cur->leave_on_terminate ? "yes" : "no",
+		    next->leave_on_terminate ? "yes" : "no");
+		cur->leave_on_terminate = next->leave_on_terminate;
+	}
 	memset(&restart, 0, sizeof(restart));
 	config_diff(cur, next, collect_restart, &restart);
 	if (restart.used > 0)
@@ -313,14 +324,27 @@ done:
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct daemon	*d = arg;
+	const char	*name;
+	uint64_t	 wait;
 
 	(void)what;
 	if (sig == SIGHUP) {
 		reload(d);
 		return;
 	}
-	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+	if (d->ccd.leaving) {
+		log_info("%s while leaving: shutting down now", name);
+		event_base_loopbreak(d->ccd.base);
+		return;
+	}
+	log_info("%s: shutting down", name);
+	if (d->ccd.cfg->leave_on_terminate && CCD_HAS_EXT(&d->ccd, CCD_EXT_LEAVE)) {
+		if (leave_start(&d->ccd, name, &wait) == 0)
+			return;		/* leave.c breaks the loop after the wait */
+		log_warnx("%s: cannot announce the leave: %s", name, strerror(errno));
+	}
 	event_base_loopbreak(d->ccd.base);
 }
 
@@ -376,6 +400,7 @@ shutdown_all(struct daemon *d)
 		event_free(d->housekeeping);
 	if (d->watchdog != NULL)
 		event_free(d->watchdog);
+	leave_free(ccd);
 	if (d->control_opened)
 		control_close(ccd);
 	gossip_close(&ccd->gossip);
@@ -475,7 +500,8 @@ run(struct daemon *d)
 
 	event_base_dispatch(ccd->base);
 
-	(void)notify_send("STOPPING=1");
+	if (!ccd->leaving)	/* a leave said it when it started */
+		(void)notify_send("STOPPING=1");
 	shutdown_all(d);
 	return 0;
 fail:

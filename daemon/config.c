@@ -46,7 +46,8 @@ enum opt_id {
 	O_MAX_STATE_BYTES, O_ENCRYPTION, O_KEYRING, O_SET, O_REQUIRED_KEY,
 	O_CONTROL_SOCKET, O_CONTROL_MODE, O_CONTROL_GROUP, O_WRITE_USERS, O_WRITE_GROUPS,
 	O_RO_SOCKET, O_RO_MODE, O_MAX_LINE,
-	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL, O_EXTENSIONS, O_STATE_DIR,
+	O_MAX_CLIENTS, O_MAX_OUTPUT, O_LOG_LEVEL, O_EXTENSIONS, O_LEAVE_ON_TERMINATE,
+	O_STATE_DIR,
 	O_N_SETTINGS,		/* the options above may appear in the file */
 	O_CONFIG = O_N_SETTINGS, O_CHECK_CONFIG, O_HELP, O_VERSION,
 	O_N_OPTS,
@@ -116,6 +117,9 @@ static const struct opt opts[O_N_OPTS] = {
 	[O_LOG_LEVEL] = { "log-level", "LEVEL", false, "error, warn, info or debug (default: info)" },
 	[O_EXTENSIONS] = { "extensions", "LIST", false,
 	    "chitchatd extensions to run: all, none or a comma list (default: all)" },
+	[O_LEAVE_ON_TERMINATE] = { "leave-on-terminate", "yes|no", false,
+	    "on SIGTERM/SIGINT, announce the leave and gossip two more intervals first "
+	    "(extension leave; default: yes)" },
 	[O_STATE_DIR] = { "state-directory", "DIR", false,
 	    "where state kept across restarts lives; \"none\": nowhere (default: none)" },
 	[O_CONFIG] = { "config", "FILE", false, "read options from FILE first" },
@@ -846,6 +850,16 @@ set_option(struct load *l, enum opt_id id, const char *arg)
 		}
 		return 0;
 	}
+	case O_LEAVE_ON_TERMINATE:
+		if (strcmp(arg, "yes") == 0)
+			c->leave_on_terminate = true;
+		else if (strcmp(arg, "no") == 0)
+			c->leave_on_terminate = false;
+		else {
+			fail(l, id, arg, "expected yes or no");
+			return -1;
+		}
+		return 0;
 	case O_STATE_DIR:
 		if (*arg == '\0' || (strcmp(arg, "none") != 0 && arg[0] != '/')) {
 			fail(l, id, arg, "expected an absolute directory path or \"none\"");
@@ -1108,6 +1122,7 @@ set_defaults(struct ccd_config *c)
 	c->max_output = CCD_DEFAULT_MAX_OUTPUT;
 	c->log_level = CC_LOG_INFO;
 	c->extensions = CCD_EXT_ALL;
+	c->leave_on_terminate = true;
 }
 
 static uint64_t
@@ -1379,6 +1394,7 @@ config_print(const struct ccd_config *c, FILE *f)
 	fprintf(f, "log-level = %s\n", log_level_name(c->log_level));
 	format_extensions(c->extensions, buf, sizeof(buf));
 	fprintf(f, "extensions = %s\n", buf);
+	fprintf(f, "leave-on-terminate = %s\n", c->leave_on_terminate ? "yes" : "no");
 	if (c->state_directory == NULL)
 		fprintf(f, "# state-directory = (none)\n");
 	else
@@ -1474,6 +1490,7 @@ config_diff(const struct ccd_config *a, const struct ccd_config *b,
 	DIFF(a->max_output != b->max_output, O_MAX_OUTPUT);
 	DIFF(a->log_level != b->log_level, O_LOG_LEVEL);
 	DIFF(a->extensions != b->extensions, O_EXTENSIONS);
+	DIFF(a->leave_on_terminate != b->leave_on_terminate, O_LEAVE_ON_TERMINATE);
 	DIFF(str_differs(a->state_directory, b->state_directory), O_STATE_DIR);
 #undef DIFF
 }
@@ -1487,6 +1504,15 @@ config_has_required_keys(const struct cc_node *n, void *arg)
 		if (cc_node_get(n, c->required_keys[i], strlen(c->required_keys[i])) == NULL)
 			return false;
 	return true;
+}
+
+bool
+config_node_is_eligible(const struct cc_node *n, void *arg)
+{
+	const struct ccd_config *c = arg;
+
+	/* a node announcing its leave is out at once, whatever its heartbeat does */
+	return config_has_required_keys(n, arg) && !ccd_node_is_leaving(c, n);
 }
 
 void
@@ -1509,8 +1535,8 @@ config_engine(const struct ccd_config *c, struct cc_config *e)
 	e->max_state_bytes = c->max_state_bytes;
 	e->seeds = NULL;
 	e->n_seeds = 0;
-	if (c->n_required_keys > 0) {
-		e->liveness_predicate = config_has_required_keys;
+	if (c->n_required_keys > 0 || (c->extensions & CCD_EXT_LEAVE) != 0) {
+		e->liveness_predicate = config_node_is_eligible;
 		e->predicate_arg = (void *)(uintptr_t)c;
 	}
 }

@@ -62,8 +62,9 @@ bool	config_seeds_are_equal(const struct ccd_config *, const struct ccd_config *
 /*
  * Fills the engine configuration from cfg: pointers borrowed from cfg,
  * which must outlive the engine (the liveness predicate reads it); no
- * seeds (seeds.c pushes them); the --required-key liveness predicate when
- * keys are set.
+ * seeds (seeds.c pushes them); the liveness predicate
+ * (config_node_is_eligible) when keys are required or the leave extension
+ * is on.
  */
 void	config_engine(const struct ccd_config *, struct cc_config *);
 
@@ -73,6 +74,11 @@ void	config_engine(const struct ccd_config *, struct cc_config *);
  * every key of arg, a const struct ccd_config *.
  */
 bool	config_has_required_keys(const struct cc_node *, void *arg);
+/*
+ * The liveness predicate config_engine() installs: the required keys, and
+ * with the leave extension, not announcing a leave (CCD_KEY_LEAVING).
+ */
+bool	config_node_is_eligible(const struct cc_node *, void *arg);
 
 /* Parsers shared with the tests. Each returns 0, or -1 (EINVAL/ERANGE). */
 /* "500ms", "10s", "15m", "2h", "1d", "1.5s"; a bare "0" -> milliseconds */

@@ -454,6 +454,14 @@ control_close(struct ccd *ccd)
 		return;
 	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL) {
 		TAILQ_REMOVE(&ctl->clients, c, entry);
+		/*
+		 * Best effort, never blocking: lines queued in the last loop
+		 * iteration still go (the reply to a `leave` with nothing to
+		 * wait for is queued just before the loop ends).
+		 */
+		if (c->bev != NULL)
+			(void)evbuffer_write(bufferevent_get_output(c->bev),
+			    bufferevent_getfd(c->bev));
 		control_client_free(c);
 	}
 	while ((c = TAILQ_FIRST(&ctl->dead)) != NULL) {

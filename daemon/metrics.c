@@ -105,14 +105,15 @@ metrics_format(struct ccd *ccd, size_t *len)
 	const struct control	*ctl = ccd->control;
 	const char		*cluster = cc_engine_cluster_id(ccd->engine);
 	uint64_t		 now, state_bytes = 0, cluster_keys = 0;
-	size_t			 live, dead, sched, size = 0;
+	struct rpc_member_counts cnt;
+	size_t			 size = 0;
 	char			*buf = NULL;
 	FILE			*f;
 
 	if ((f = open_memstream(&buf, &size)) == NULL)
 		return NULL;
 	now = ctl != NULL ? control_now(ctl) : ccd_now_ms();
-	rpc_count_members(ccd, &live, &dead, &sched);
+	rpc_count_members(ccd, &cnt);
 	for (n = cc_engine_node_first(ccd->engine); n != NULL;
 	    n = cc_engine_node_next(ccd->engine, n)) {
 		const struct cc_kv *kv;
@@ -136,9 +137,10 @@ metrics_format(struct ccd *ccd, size_t *len)
 	/* membership and state */
 	gauge(f, "nodes", "Node states held, self and dead ones included.",
 	    cc_engine_num_nodes(ccd->engine));
-	gauge(f, "live_nodes", "Live nodes, self included.", live);
-	gauge(f, "dead_nodes", "Dead nodes not yet scheduled for deletion.", dead);
-	gauge(f, "scheduled_nodes", "Dead nodes scheduled for deletion.", sched);
+	gauge(f, "live_nodes", "Live nodes, self included.", cnt.live);
+	gauge(f, "dead_nodes", "Dead nodes not yet scheduled for deletion.", cnt.dead);
+	gauge(f, "scheduled_nodes", "Dead nodes scheduled for deletion.", cnt.scheduled);
+	gauge(f, "left_nodes", "Nodes that announced their leave, until removed.", cnt.left);
 	gauge(f, "ready_nodes",
 	    "Nodes in the published live set (live and carrying the required keys).",
 	    subscribe_num_ready(ccd));
@@ -176,6 +178,9 @@ metrics_format(struct ccd *ccd, size_t *len)
 	    "SYN-ACKs sent with an empty delta: no room left after the digest.",
 	    st->empty_delta_budget);
 	counter(f, "gossip_nodes_gced_total", "Dead nodes garbage-collected.", st->nodes_gced);
+	counter(f, "gossip_nodes_forgotten_total",
+	    "Dead nodes removed by a force-leave (ours or a peer's request).",
+	    st->nodes_forgotten);
 	counter(f, "gossip_keys_gced_total", "Tombstones and TTL entries garbage-collected.",
 	    st->kvs_gced);
 	counter(f, "limit_nodes_refused_total",

@@ -25,6 +25,7 @@
 #include "ccd.h"
 #include "control.h"
 #include "keyring.h"
+#include "leave.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpc.h"
@@ -140,11 +141,23 @@ param_u64(struct rpc_call *call, const char *name, bool required, uint64_t *v)
 	return 1;
 }
 
-/*
- * "node": absent (self), a node_id string, or {node_id, generation?,
- * address?}. Several replicas may share a node_id (restarts): the highest
- * generation wins, then the first in ChitchatId order.
- */
+/* Whether n is a better match than best: dead first if asked, then the highest generation. */
+static bool
+better_match(struct ccd *ccd, const struct cc_node *n, const struct cc_node *best,
+    bool prefer_dead)
+{
+	if (prefer_dead) {
+		enum cc_liveness ln = cc_engine_liveness(ccd->engine, cc_node_id(n));
+		enum cc_liveness lb = cc_engine_liveness(ccd->engine, cc_node_id(best));
+		bool dn = ln == CC_LIVENESS_DEAD || ln == CC_LIVENESS_SCHEDULED;
+		bool db = lb == CC_LIVENESS_DEAD || lb == CC_LIVENESS_SCHEDULED;
+
+		if (dn != db)
+			return dn;
+	}
+	return cc_node_id(n)->generation > cc_node_id(best)->generation;
+}
+
 /* rpc_fail() for functions returning a node. */
 static const struct cc_node *
 node_fail(struct rpc_call *call, enum cc_ctl_err err, const char *why)
@@ -153,8 +166,15 @@ node_fail(struct rpc_call *call, enum cc_ctl_err err, const char *why)
 	return NULL;
 }
 
+/*
+ * "node": absent (self), a node_id string, or {node_id, generation?,
+ * address?}. Several replicas may share a node_id (restarts): the highest
+ * generation wins, then the first in ChitchatId order. With prefer_dead,
+ * the states that are not live here come first (force_leave: a restarted
+ * node's old, dead incarnation rather than the live one).
+ */
 static const struct cc_node *
-param_node(struct rpc_call *call)
+param_node_among(struct rpc_call *call, bool prefer_dead)
 {
 	json_t			*j = json_object_get(call->params, "node"), *v;
 	const struct cc_node	*n, *best = NULL;
@@ -198,12 +218,18 @@ param_node(struct rpc_call *call)
 		    (has_gen && id->generation != gen) ||
 		    (has_addr && !cc_addr_is_equal(&id->addr, &addr)))
 			continue;
-		if (best == NULL || id->generation > cc_node_id(best)->generation)
+		if (best == NULL || better_match(call->ccd, n, best, prefer_dead))
 			best = n;
 	}
 	if (best == NULL)
 		return node_fail(call, CC_CTL_ERR_NOT_FOUND, "no such node");
 	return best;
+}
+
+static const struct cc_node *
+param_node(struct rpc_call *call)
+{
+	return param_node_among(call, false);
 }
 
 /* ---- shapes -------------------------------------------------------------------- */
@@ -234,6 +260,44 @@ rpc_liveness_name(enum cc_liveness l)
 		return "dead";
 	case CC_LIVENESS_SCHEDULED:
 		return "scheduled";
+	}
+	return "unknown";
+}
+
+enum rpc_member_status
+rpc_member_status(struct ccd *ccd, const struct cc_node *n)
+{
+	enum cc_liveness l = cc_engine_liveness(ccd->engine, cc_node_id(n));
+
+	if (l == CC_LIVENESS_SELF)
+		return RPC_MEMBER_SELF;
+	/* left until removed: its heartbeat may still move, then phi catches up */
+	if (ccd_node_is_leaving(ccd->cfg, n))
+		return RPC_MEMBER_LEFT;
+	switch (l) {
+	case CC_LIVENESS_LIVE:
+		return RPC_MEMBER_LIVE;
+	case CC_LIVENESS_SCHEDULED:
+		return RPC_MEMBER_SCHEDULED;
+	default:
+		return RPC_MEMBER_DEAD;
+	}
+}
+
+const char *
+rpc_member_status_name(enum rpc_member_status st)
+{
+	switch (st) {
+	case RPC_MEMBER_SELF:
+		return "self";
+	case RPC_MEMBER_LIVE:
+		return "live";
+	case RPC_MEMBER_DEAD:
+		return "dead";
+	case RPC_MEMBER_SCHEDULED:
+		return "scheduled";
+	case RPC_MEMBER_LEFT:
+		return "left";
 	}
 	return "unknown";
 }
@@ -317,7 +381,7 @@ rpc_member_json(struct ccd *ccd, const struct cc_node *n)
 	/* json_object_set_new() consumes the value even when it fails */
 	if ((o = json_object()) == NULL || rpc_set_node_fields(o, id) == -1 ||
 	    json_object_set_new(o, "status",
-	    json_string(rpc_liveness_name(cc_engine_liveness(ccd->engine, id)))) == -1 ||
+	    json_string(rpc_member_status_name(rpc_member_status(ccd, n)))) == -1 ||
 	    json_object_set_new(o, "ready", json_boolean(subscribe_is_ready(ccd, id))) == -1 ||
 	    json_object_set_new(o, "heartbeat", cc_ctl_u64(cc_node_heartbeat(n))) == -1 ||
 	    json_object_set_new(o, "max_version", cc_ctl_u64(cc_node_max_version(n))) == -1 ||
@@ -342,13 +406,14 @@ rpc_members_json(struct ccd *ccd, enum rpc_members_filter filter)
 		return NULL;
 	for (n = cc_engine_node_first(ccd->engine); n != NULL;
 	    n = cc_engine_node_next(ccd->engine, n)) {
-		enum cc_liveness l = cc_engine_liveness(ccd->engine, cc_node_id(n));
+		enum rpc_member_status st = rpc_member_status(ccd, n);
 
-		if ((filter == RPC_MEMBERS_LIVE && l != CC_LIVENESS_SELF &&
-		    l != CC_LIVENESS_LIVE) ||
-		    (filter == RPC_MEMBERS_DEAD && l != CC_LIVENESS_DEAD &&
-		    l != CC_LIVENESS_SCHEDULED) ||
-		    (filter == RPC_MEMBERS_SCHEDULED && l != CC_LIVENESS_SCHEDULED))
+		if ((filter == RPC_MEMBERS_LIVE && st != RPC_MEMBER_SELF &&
+		    st != RPC_MEMBER_LIVE) ||
+		    (filter == RPC_MEMBERS_DEAD && st != RPC_MEMBER_DEAD &&
+		    st != RPC_MEMBER_SCHEDULED) ||
+		    (filter == RPC_MEMBERS_SCHEDULED && st != RPC_MEMBER_SCHEDULED) ||
+		    (filter == RPC_MEMBERS_LEFT && st != RPC_MEMBER_LEFT))
 			continue;
 		if (json_array_append_new(arr, rpc_member_json(ccd, n)) == -1) {
 			json_decref(arr);
@@ -359,23 +424,26 @@ rpc_members_json(struct ccd *ccd, enum rpc_members_filter filter)
 }
 
 void
-rpc_count_members(struct ccd *ccd, size_t *live, size_t *dead, size_t *scheduled)
+rpc_count_members(struct ccd *ccd, struct rpc_member_counts *c)
 {
 	const struct cc_node *n;
 
-	*live = *dead = *scheduled = 0;
+	memset(c, 0, sizeof(*c));
 	for (n = cc_engine_node_first(ccd->engine); n != NULL;
 	    n = cc_engine_node_next(ccd->engine, n))
-		switch (cc_engine_liveness(ccd->engine, cc_node_id(n))) {
-		case CC_LIVENESS_SELF:
-		case CC_LIVENESS_LIVE:
-			(*live)++;
+		switch (rpc_member_status(ccd, n)) {
+		case RPC_MEMBER_SELF:
+		case RPC_MEMBER_LIVE:
+			c->live++;
 			break;
-		case CC_LIVENESS_DEAD:
-			(*dead)++;
+		case RPC_MEMBER_DEAD:
+			c->dead++;
 			break;
-		case CC_LIVENESS_SCHEDULED:
-			(*scheduled)++;
+		case RPC_MEMBER_SCHEDULED:
+			c->scheduled++;
+			break;
+		case RPC_MEMBER_LEFT:
+			c->left++;
 			break;
 		}
 }
@@ -420,13 +488,13 @@ rpc_info(struct rpc_call *call)
 	const struct cc_id	*self = cc_engine_self_id(ccd->engine);
 	const struct cc_node	*me = cc_engine_self_node(ccd->engine);
 	uint64_t		 now = control_now(ccd->control);
-	size_t			 live, dead, sched;
+	struct rpc_member_counts cnt;
 	char			 addr[CC_ADDR_STRLEN];
 	json_t			*o;
 
-	rpc_count_members(ccd, &live, &dead, &sched);
+	rpc_count_members(ccd, &cnt);
 	cc_addr_format(&self->addr, addr, sizeof(addr));
-	o = json_pack("{s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+	o = json_pack("{s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "node_id", cc_ctl_string(self->node_id, self->node_id_len),
 	    "generation", cc_ctl_u64(self->generation),
 	    "gossip_address", addr,
@@ -438,9 +506,10 @@ rpc_info(struct rpc_call *call)
 	    "uptime_s", (json_int_t)(now > ccd->start_ms ? (now - ccd->start_ms) / 1000 : 0),
 	    "counts",
 	    "nodes", (json_int_t)cc_engine_num_nodes(ccd->engine),
-	    "live", (json_int_t)live,
-	    "dead", (json_int_t)dead,
-	    "scheduled", (json_int_t)sched,
+	    "live", (json_int_t)cnt.live,
+	    "dead", (json_int_t)cnt.dead,
+	    "scheduled", (json_int_t)cnt.scheduled,
+	    "left", (json_int_t)cnt.left,
 	    "ready", (json_int_t)subscribe_num_ready(ccd),
 	    "keys", (json_int_t)cc_node_num_visible(me));
 	return o != NULL ? o : rpc_nomem(call);
@@ -455,6 +524,7 @@ rpc_members(struct rpc_call *call)
 	} filters[] = {
 		{ "all", RPC_MEMBERS_ALL }, { "live", RPC_MEMBERS_LIVE },
 		{ "dead", RPC_MEMBERS_DEAD }, { "scheduled", RPC_MEMBERS_SCHEDULED },
+		{ "left", RPC_MEMBERS_LEFT },
 	};
 	const char	*f = "all";
 	size_t		 len, i;
@@ -467,7 +537,7 @@ rpc_members(struct rpc_call *call)
 			break;
 	if (i == sizeof(filters) / sizeof(filters[0]))
 		return rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS,
-		    "\"filter\" must be \"all\", \"live\", \"dead\" or \"scheduled\"");
+		    "\"filter\" must be \"all\", \"live\", \"dead\", \"scheduled\" or \"left\"");
 	if ((arr = rpc_members_json(call->ccd, filters[i].filter)) == NULL)
 		return rpc_nomem(call);
 	return json_pack("{s:o}", "members", arr);
@@ -657,6 +727,59 @@ rpc_unsubscribe(struct rpc_call *call)
 	if (subscribe_remove(call->ccd, call->client, id) == -1)
 		return rpc_fail(call, CC_CTL_ERR_NOT_FOUND, "no such subscription");
 	return json_pack("{s:o}", "subscription", cc_ctl_u64(id));
+}
+
+static json_t *
+rpc_leave(struct rpc_call *call)
+{
+	uint64_t in_ms;
+
+	if (leave_start(call->ccd, "leave requested on the control socket", &in_ms) == -1) {
+		if (errno == ENOTSUP)
+			return rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED,
+			    "the leave extension is off (option extensions)");
+		if (errno == EALREADY)
+			return rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED, "this node is already leaving");
+		return rpc_fail_errno(call, errno, "cannot announce the leave");
+	}
+	/* the reply is queued now; the loop sends it during the wait */
+	return json_pack("{s:o}", "leaving_in_ms", cc_ctl_u64(in_ms));
+}
+
+static json_t *
+rpc_force_leave(struct rpc_call *call)
+{
+	const struct cc_node	*n;
+	json_t			*node, *j = json_object_get(call->params, "node");
+	uint64_t		 fence;
+
+	if (!CCD_HAS_EXT(call->ccd, CCD_EXT_FORCE_LEAVE))
+		return rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED,
+		    "the force-leave extension is off (option extensions)");
+	if (j == NULL || json_is_null(j))
+		return rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS, "\"node\" is required");
+	if ((n = param_node_among(call, true)) == NULL)
+		return NULL;
+	/* n is freed by the force-leave: its id is copied first */
+	if ((node = rpc_node_json(cc_node_id(n))) == NULL)
+		return rpc_nomem(call);
+	if (leave_force(call->ccd, n, &fence) == 0)
+		return json_pack("{s:o,s:o}", "removed", node, "fence_heartbeat",
+		    cc_ctl_u64(fence));
+	json_decref(node);
+	switch (errno) {
+	case EBUSY:
+		return rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED,
+		    "this node cannot force itself out (use leave)");
+	case EAGAIN:
+		return rpc_fail(call, CC_CTL_ERR_NOT_ALLOWED,
+		    "node is live; only dead nodes can be forced out");
+	case EINVAL:
+		return rpc_fail(call, CC_CTL_ERR_INVALID_KV,
+		    "node_id too long for a force-leave request key");
+	default:
+		return rpc_fail_errno(call, errno, "force-leave");
+	}
 }
 
 static json_t *
@@ -887,6 +1010,9 @@ static const struct rpc_method {
 	{ "keys_install",	rpc_keys_install,	RPC_WRITE },
 	{ "keys_use",		rpc_keys_use,		RPC_WRITE },
 	{ "keys_remove",	rpc_keys_remove,	RPC_WRITE },
+	/* leaving the cluster */
+	{ "leave",		rpc_leave,		RPC_WRITE },
+	{ "force_leave",	rpc_force_leave,	RPC_WRITE },
 };
 
 static const struct rpc_method *
@@ -977,6 +1103,10 @@ rpc_handle_message(struct ccd *ccd, struct ctl_client *client, json_t *msg)
 		rpc_fail(&call, CC_CTL_ERR_NOT_ALLOWED, "the connection is closing");
 	else if (ccd->engine == NULL)
 		rpc_fail(&call, CC_CTL_ERR_INTERNAL, "the engine is not running");
+	else if (m->access == RPC_WRITE && ccd->leaving)
+		/* what is written now would hardly spread before we are gone */
+		rpc_fail(&call, CC_CTL_ERR_NOT_ALLOWED,
+		    "this node is leaving the cluster: no more changes");
 	else
 		rpc_check_access(&call, m);
 	result = NULL;

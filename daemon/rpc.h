@@ -55,14 +55,40 @@ enum rpc_members_filter {
 	RPC_MEMBERS_LIVE,	/* self and live */
 	RPC_MEMBERS_DEAD,	/* dead, scheduled included */
 	RPC_MEMBERS_SCHEDULED,
+	RPC_MEMBERS_LEFT,
+};
+
+/*
+ * A member's status as the API reports it: the engine's liveness, except
+ * that a node announcing its leave (CCD_KEY_LEAVING, leave extension on)
+ * is "left" from then until it is removed, whatever the failure detector
+ * says (self stays "self").
+ */
+enum rpc_member_status {
+	RPC_MEMBER_SELF,
+	RPC_MEMBER_LIVE,
+	RPC_MEMBER_DEAD,
+	RPC_MEMBER_SCHEDULED,
+	RPC_MEMBER_LEFT,
+};
+
+enum rpc_member_status rpc_member_status(struct ccd *, const struct cc_node *);
+/* "self", "live", "dead", "scheduled", "left" */
+const char *rpc_member_status_name(enum rpc_member_status);
+
+struct rpc_member_counts {
+	size_t	live;		/* self included */
+	size_t	dead;		/* not scheduled */
+	size_t	scheduled;
+	size_t	left;
 };
 
 /* One member: id fields, status, heartbeat, versions, phi, age, keys. */
 json_t	*rpc_member_json(struct ccd *, const struct cc_node *);
 /* The members list, in ChitchatId order. */
 json_t	*rpc_members_json(struct ccd *, enum rpc_members_filter);
-/* Replicas by status: self counts as live, scheduled ones are not dead. */
-void	rpc_count_members(struct ccd *, size_t *live, size_t *dead, size_t *scheduled);
+/* Replicas by status (they add up to all of them). */
+void	rpc_count_members(struct ccd *, struct rpc_member_counts *);
 /* "self", "live", "dead", "scheduled" */
 const char *rpc_liveness_name(enum cc_liveness);
 

@@ -20,9 +20,13 @@
  * subscriber past it gets one "lagged" notification and is closed.
  *
  * Members: "joined"/"left"/"updated" follow the engine's published live
- * set (CC_EVENT_LIVE_NODES: live nodes passing the required-keys
- * predicate), diffed against the previous one kept here; "added", "dead",
- * "scheduled", "removed" and "reset" come from CC_EVENT_NODE.
+ * set (CC_EVENT_LIVE_NODES: live nodes passing config.c's predicate:
+ * required keys, and no announced leave), diffed against the previous one
+ * kept here; "added", "dead", "scheduled", "removed" and "reset" come from
+ * CC_EVENT_NODE. "left" says whether the node announced its leave
+ * ("graceful"); such a node then gets no "dead" when the failure detector
+ * catches up with its exit (it already left), only "scheduled" and
+ * "removed" later. "removed" says whether a force-leave did it ("forced").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -477,10 +481,19 @@ fanout_keys_reset(struct ccd *ccd, const struct cc_id *id, bool removed)
 	}
 }
 
+/* What a member event says beyond the node's state. */
+enum member_note {
+	NOTE_NONE,
+	NOTE_LEFT,	/* "graceful": whether it announced its leave */
+	NOTE_REMOVED,	/* "forced": whether a force-leave removed it */
+};
+
 static json_t *
-member_params(struct ccd *ccd, const char *event, const struct cc_id *id, bool removed)
+member_params(struct ccd *ccd, const char *event, const struct cc_id *id,
+    enum member_note note)
 {
 	const struct cc_node	*node = cc_engine_node(ccd->engine, id);
+	bool			 removed = note == NOTE_REMOVED;
 	json_t			*o;
 
 	if ((o = json_object()) == NULL)
@@ -488,11 +501,16 @@ member_params(struct ccd *ccd, const char *event, const struct cc_id *id, bool r
 	if (json_object_set_new(o, "event", json_string(event)) == -1 ||
 	    rpc_set_node_fields(o, id) == -1 ||
 	    json_object_set_new(o, "status", json_string(removed || node == NULL ?
-	    "removed" : rpc_liveness_name(cc_engine_liveness(ccd->engine, id)))) == -1)
+	    "removed" : rpc_member_status_name(rpc_member_status(ccd, node)))) == -1)
 		goto fail;
 	if (node != NULL && !removed &&
 	    (json_object_set_new(o, "heartbeat", cc_ctl_u64(cc_node_heartbeat(node))) == -1 ||
 	    json_object_set_new(o, "max_version", cc_ctl_u64(cc_node_max_version(node))) == -1))
+		goto fail;
+	if (note == NOTE_LEFT && json_object_set_new(o, "graceful",
+	    json_boolean(node != NULL && ccd_node_is_leaving(ccd->cfg, node))) == -1)
+		goto fail;
+	if (removed && json_object_set_new(o, "forced", json_boolean(ccd->forcing)) == -1)
 		goto fail;
 	return o;
 fail:
@@ -501,7 +519,8 @@ fail:
 }
 
 static void
-fanout_member(struct ccd *ccd, const char *event, const struct cc_id *id, bool removed)
+fanout_member(struct ccd *ccd, const char *event, const struct cc_id *id,
+    enum member_note note)
 {
 	struct ctl_client	*c, *cnext;
 	struct sub		*s, *snext;
@@ -518,7 +537,7 @@ fanout_member(struct ccd *ccd, const char *event, const struct cc_id *id, bool r
 			if (s->topic != SUBSCRIBE_MEMBERS)
 				continue;
 			if (n == NULL && (n = note_new(CC_CTL_MEMBER_CHANGED,
-			    member_params(ccd, event, id, removed))) == NULL) {
+			    member_params(ccd, event, id, note))) == NULL) {
 				log_warnx("subscribe: cannot encode a member notification");
 				return;
 			}
@@ -558,17 +577,33 @@ live_set_changed(struct ccd *ccd, const struct cc_event *ev)
 		    cc_id_cmp(&old[i].id, &nr[j].id);
 
 		if (cmp < 0)
-			fanout_member(ccd, "left", &old[i++].id, false);
+			fanout_member(ccd, "left", &old[i++].id, NOTE_LEFT);
 		else if (cmp > 0)
-			fanout_member(ccd, "joined", &nr[j++].id, false);
+			fanout_member(ccd, "joined", &nr[j++].id, NOTE_NONE);
 		else {
 			if (old[i].max_version != nr[j].max_version)
-				fanout_member(ccd, "updated", &nr[j].id, false);
+				fanout_member(ccd, "updated", &nr[j].id, NOTE_NONE);
 			i++;
 			j++;
 		}
 	}
 	ready_clear(old, n_old);
+}
+
+/*
+ * A node that announced its leave was reported "left" (graceful) when it
+ * did: the failure detector finding it dead once it is gone is no news,
+ * and "dead" would say it failed.
+ */
+static bool
+has_left(struct ccd *ccd, const struct cc_event *ev)
+{
+	const struct cc_node *node;
+
+	if (ev->change != CC_NODE_DEAD)
+		return false;
+	node = cc_engine_node(ccd->engine, ev->node);
+	return node != NULL && ccd_node_is_leaving(ccd->cfg, node);
 }
 
 void
@@ -591,9 +626,9 @@ subscribe_engine_event(struct ccd *ccd, const struct cc_event *ev)
 	case CC_EVENT_NODE:
 		/* entering the live set is reported as "joined" (live set diff) */
 		if ((unsigned)ev->change < sizeof(names) / sizeof(names[0]) &&
-		    names[ev->change] != NULL)
+		    names[ev->change] != NULL && !has_left(ccd, ev))
 			fanout_member(ccd, names[ev->change], ev->node,
-			    ev->change == CC_NODE_REMOVED);
+			    ev->change == CC_NODE_REMOVED ? NOTE_REMOVED : NOTE_NONE);
 		if (ss->n_keys > 0 &&
 		    (ev->change == CC_NODE_RESET || ev->change == CC_NODE_REMOVED))
 			fanout_keys_reset(ccd, ev->node, ev->change == CC_NODE_REMOVED);

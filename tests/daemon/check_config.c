@@ -882,10 +882,15 @@ START_TEST(test_required_key_is_the_liveness_predicate)
 	ck_assert(!config_has_required_keys(cc_engine_self_node(t.e), c));
 	test_engine_free(&t);
 	config_free(c);
-	/* no required key: no predicate */
-	c = load_ok(NULL, NULL);
+	/* no required key: no predicate, unless the leave extension needs one */
+	c = load_ok(NULL, "--extensions", "force-leave", NULL);
 	config_engine(c, &ecfg);
 	ck_assert_ptr_null(ecfg.liveness_predicate);
+	config_free(c);
+	c = load_ok(NULL, NULL);
+	config_engine(c, &ecfg);
+	ck_assert_ptr_eq(ecfg.liveness_predicate, config_node_is_eligible);
+	ck_assert_ptr_eq(ecfg.predicate_arg, c);
 	config_free(c);
 }
 END_TEST
@@ -1014,7 +1019,7 @@ START_TEST(test_man_pages_document_every_option)
 		ck_assert_msg(strstr(man5, want) != NULL, "chitchatd.conf.5 lacks %s", want + 1);
 		n++;
 	}
-	ck_assert_int_eq(n, 34);
+	ck_assert_int_eq(n, 35);
 	free(printed);
 	free(man8);
 	free(man5);
@@ -1095,6 +1100,30 @@ START_TEST(test_limits_options)
 }
 END_TEST
 
+START_TEST(test_leave_on_terminate)
+{
+	struct ccd_config	*c = load_ok(NULL, NULL);
+	char			 path[64], *cause;
+
+	ck_assert(c->leave_on_terminate);
+	config_free(c);
+	c = load_ok(NULL, "--leave-on-terminate", "no", NULL);
+	ck_assert(!c->leave_on_terminate);
+	config_free(c);
+	write_file(path, sizeof(path), "leave-on-terminate = no\n");
+	c = load_ok(NULL, "--config", path, NULL);
+	ck_assert(!c->leave_on_terminate);
+	config_free(c);
+	c = load_ok(NULL, "--config", path, "--leave-on-terminate", "yes", NULL);
+	ck_assert(c->leave_on_terminate);
+	config_free(c);
+	unlink(path);
+	cause = load_err("--leave-on-terminate", "maybe", NULL);
+	assert_prefix(cause, "--leave-on-terminate maybe: expected yes or no");
+	free(cause);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1126,6 +1155,7 @@ config_suite(void)
 	tcase_add_test(te, test_required_key_is_the_liveness_predicate);
 	tcase_add_test(te, test_max_datagram_size_bounds_deltas);
 	tcase_add_test(te, test_limits_options);
+	tcase_add_test(te, test_leave_on_terminate);
 	suite_add_tcase(s, te);
 	return s;
 }

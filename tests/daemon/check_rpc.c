@@ -19,7 +19,9 @@
 
 #include "cc_ctlproto.h"
 #include "../../daemon/ccd.h"
+#include "../../daemon/config.h"
 #include "../../daemon/control.h"
+#include "../../daemon/leave.h"
 #include "../../daemon/log.h"
 #include "memnet.h"
 #include "../../daemon/rpc.h"
@@ -57,8 +59,13 @@ fx_now(void *arg)
 	return memnet_now(arg);
 }
 
+/*
+ * Node 0 runs with the daemon's liveness predicate and F.cfg, whose
+ * extensions are `extensions` (0 for most tests: the zeroed config of a
+ * node that knows none) and whose timing is the lib cluster's.
+ */
 static void
-setup(void)
+setup_with(unsigned extensions)
 {
 	struct memnet_config	mc;
 	struct cc_config	cfg;
@@ -72,6 +79,11 @@ setup(void)
 	memnet_tid(&F.id0, PORT0);
 	memnet_tid(&F.id1, PORT1);
 	memnet_cfg_lib(&cfg, &F.id0);
+	F.cfg.extensions = extensions;
+	F.cfg.gossip_interval_ms = cfg.gossip_interval_ms;
+	F.cfg.fd = cfg.fd;
+	cfg.liveness_predicate = config_node_is_eligible;
+	cfg.predicate_arg = &F.cfg;
 	ck_assert_int_eq(memnet_add_node(F.net, &cfg), 0);
 	F.ccd.base = F.base;
 	F.ccd.cfg = &F.cfg;
@@ -83,10 +95,23 @@ setup(void)
 }
 
 static void
+setup(void)
+{
+	setup_with(0);
+}
+
+static void
+setup_ext(void)
+{
+	setup_with(CCD_EXT_ALL);
+}
+
+static void
 teardown(void)
 {
 	json_decref(F.last);
 	held_clear();
+	leave_free(&F.ccd);
 	control_close(&F.ccd);
 	memnet_free(F.net);
 	cc_id_clear(&F.id0);
@@ -676,7 +701,7 @@ may_set(void)
 START_TEST(test_access_method_table)
 {
 	static const char *writes[] = { "set", "delete", "delete_after_ttl", "keys_install",
-	    "keys_use", "keys_remove" };
+	    "keys_use", "keys_remove", "leave", "force_leave" };
 	static const char *reads[] = { "hello", "info", "members", "get", "keys", "subscribe",
 	    "unsubscribe", "metrics", "keys_list" };
 
@@ -1366,6 +1391,338 @@ START_TEST(test_metrics_limits)
 }
 END_TEST
 
+/* ---- graceful leave and force-leave (issue 8) ----------------------------------- */
+
+/*
+ * Every member_changed of node on c, in order, as " event" words; the
+ * params of the last one named `keep` (a new reference) in *kept.
+ */
+static void
+member_events_of(struct ctl_client *c, const char *node, char *buf, size_t len,
+    const char *keep, json_t **kept)
+{
+	json_t *p;
+
+	buf[0] = '\0';
+	while ((p = next_note(c, CC_CTL_MEMBER_CHANGED)) != NULL) {
+		if (strcmp(str(p, "node_id"), node) == 0) {
+			size_t l = strlen(buf);
+
+			snprintf(buf + l, len - l, " %s", str(p, "event"));
+			if (keep != NULL && kept != NULL && strcmp(str(p, "event"), keep) == 0) {
+				json_decref(*kept);
+				*kept = json_incref(p);
+			}
+		}
+		json_decref(p);
+	}
+}
+
+/* The member entry of node_id in `members` (borrowed until the next call), or NULL. */
+static json_t *
+member_of(const char *node_id)
+{
+	json_t	*m, *e;
+	size_t	 i;
+
+	m = json_object_get(ok("members", NULL), "members");
+	json_array_foreach(m, i, e)
+		if (strcmp(str(e, "node_id"), node_id) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+node1_joins(void)
+{
+	memnet_run_for(F.net, 300);
+	add_node1();
+	ck_assert(memnet_run_until_pred(F.net, node0_sees_node1_live, NULL, 10000));
+	memnet_run_for(F.net, 500);
+}
+
+/*
+ * A peer announces its leave (node 1 writes the reserved key, as a
+ * leaving chitchatd does): node 0 reports it "left" at its next round,
+ * with a graceful "left" event, keeps it out of the live set while its
+ * heartbeat still moves, and says nothing when the failure detector
+ * later finds it dead: only "scheduled" and "removed" follow.
+ */
+START_TEST(test_peer_leave_reported_left)
+{
+	json_t	*r, *e, *left = NULL;
+	char	 seen[256];
+
+	node1_joins();
+	ok("subscribe", "{'topic':'members'}");
+	memnet_set(F.net, 1, CCD_KEY_LEAVING, "1700000000000");
+	memnet_run_for(F.net, 300);
+	member_events_of(F.c, "node_10002", seen, sizeof(seen), "left", &left);
+	ck_assert_str_eq(seen, " left");
+	ck_assert(json_is_true(json_object_get(left, "graceful")));
+	ck_assert_str_eq(str(left, "status"), "left");
+	json_decref(left);
+	left = NULL;
+	e = member_of("node_10002");
+	ck_assert_str_eq(str(e, "status"), "left");
+	ck_assert(json_is_false(json_object_get(e, "ready")));
+	ck_assert_int_eq(json_array_size(json_object_get(ok("members", "{'filter':'left'}"),
+	    "members")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(ok("members", "{'filter':'live'}"),
+	    "members")), 1);
+	r = json_object_get(ok("info", NULL), "counts");
+	ck_assert_int_eq(num(r, "left"), 1);
+	ck_assert_int_eq(num(r, "live"), 1);
+	ck_assert_int_eq(num(r, "ready"), 1);
+	ck_assert_ptr_nonnull(strstr(str(ok("metrics", NULL), "text"), "\nchitchatd_left_nodes 1\n"));
+	/* its heartbeat keeps moving (it gossips on for a while): still out */
+	memnet_run_for(F.net, 3000);
+	ck_assert(memnet_sees_live(F.net, 0, &F.id1));
+	ck_assert_str_eq(str(member_of("node_10002"), "status"), "left");
+	member_events_of(F.c, "node_10002", seen, sizeof(seen), NULL, NULL);
+	ck_assert_str_eq(seen, "");
+	/* it exits: no "dead", then scheduled and removed as for any dead node */
+	memnet_stop(F.net, 1);
+	memnet_run_for(F.net, 25000);
+	member_events_of(F.c, "node_10002", seen, sizeof(seen), NULL, NULL);
+	ck_assert_str_eq(seen, " scheduled removed");
+	ck_assert_ptr_null(member_of("node_10002"));
+}
+END_TEST
+
+/*
+ * The same key, on a node running without the extension (Rust peers are
+ * in the same position): an ordinary key, the peer stays live, and when
+ * it stops it is found dead by phi: dead, then a "left" that is not
+ * graceful.
+ */
+START_TEST(test_peer_leave_key_is_ordinary_without_the_extension)
+{
+	json_t	*left = NULL;
+	char	 seen[256];
+
+	node1_joins();
+	ok("subscribe", "{'topic':'members'}");
+	memnet_set(F.net, 1, CCD_KEY_LEAVING, "1700000000000");
+	memnet_run_for(F.net, 1000);
+	ck_assert_ptr_nonnull(memnet_get(F.net, 0, 1, CCD_KEY_LEAVING));
+	ck_assert_str_eq(str(member_of("node_10002"), "status"), "live");
+	ck_assert(json_is_true(json_object_get(member_of("node_10002"), "ready")));
+	memnet_stop(F.net, 1);
+	memnet_run_for(F.net, 5000);
+	member_events_of(F.c, "node_10002", seen, sizeof(seen), "left", &left);
+	ck_assert_str_eq(seen, " updated dead left");
+	ck_assert(json_is_false(json_object_get(left, "graceful")));
+	ck_assert_str_eq(str(left, "status"), "dead");
+	json_decref(left);
+	ck_assert_int_eq(rpc_err("leave", NULL), -32003);
+	ck_assert_ptr_nonnull(strstr(reason_of(F.last), "extension is off"));
+	ck_assert_int_eq(rpc_err("force_leave", "{'node':'node_10002'}"), -32003);
+	ck_assert_ptr_nonnull(strstr(reason_of(F.last), "extension is off"));
+	/* never written by this node */
+	ck_assert_uint_eq(cc_node_num_stored(cc_engine_self_node(F.ccd.engine)), 0);
+}
+END_TEST
+
+/*
+ * `leave` on node 0 with a live peer: the key is written, one SYN goes at
+ * once, the reply says two intervals; from then on writes are refused.
+ */
+START_TEST(test_leave_method)
+{
+	const struct cc_kv	*kv;
+	uint64_t		 syns;
+	json_t			*r;
+
+	node1_joins();
+	syns = cc_engine_stats(F.ccd.engine)->tx_by_type[CC_MSG_SYN];
+	r = ok("leave", NULL);
+	ck_assert_int_eq(num(r, "leaving_in_ms"), 200);
+	ck_assert(F.ccd.leaving);
+	ck_assert_uint_eq(cc_engine_stats(F.ccd.engine)->tx_by_type[CC_MSG_SYN], syns + 1);
+	kv = cc_node_get(cc_engine_self_node(F.ccd.engine), CCD_KEY_LEAVING,
+	    strlen(CCD_KEY_LEAVING));
+	ck_assert_ptr_nonnull(kv);
+	ck_assert_uint_gt(strtoull(kv->value, NULL, 10), 1600000000000ULL);
+	/* the SYN's exchange carries it to node 1 before node 0's next round */
+	memnet_run_for(F.net, 20);
+	ck_assert_ptr_nonnull(memnet_get(F.net, 1, 0, CCD_KEY_LEAVING));
+	ck_assert_int_eq(rpc_err("set", "{'key':'a','value':'1'}"), -32003);
+	ck_assert_ptr_nonnull(strstr(reason_of(F.last), "leaving"));
+	ck_assert_int_eq(rpc_err("delete", "{'key':'a'}"), -32003);
+	ck_assert_int_eq(rpc_err("leave", NULL), -32003);
+	ck_assert_int_eq(rpc_err("force_leave", "{'node':'node_10002'}"), -32003);
+	/* reads still work, and this node is still "self" */
+	ck_assert_str_eq(str(member_of("node_10001"), "status"), "self");
+	ok("info", NULL);
+}
+END_TEST
+
+/* With no live peer there is nobody to tell: no key, no wait. */
+START_TEST(test_leave_method_alone)
+{
+	json_t *r = ok("leave", NULL);
+
+	ck_assert_int_eq(num(r, "leaving_in_ms"), 0);
+	ck_assert(F.ccd.leaving);
+	ck_assert_uint_eq(cc_node_num_stored(cc_engine_self_node(F.ccd.engine)), 0);
+}
+END_TEST
+
+static bool
+node0_sees_node1_dead(struct memnet *net, void *arg)
+{
+	(void)net;
+	(void)arg;
+	return cc_engine_node(F.ccd.engine, &F.id1) != NULL &&
+	    cc_engine_liveness(F.ccd.engine, &F.id1) == CC_LIVENESS_DEAD;
+}
+
+START_TEST(test_force_leave_method)
+{
+	const struct cc_kv	*kv;
+	json_t			*r, *removed = NULL;
+	char			 seen[256], key[64], fence[24];
+	uint64_t		 hb;
+
+	ck_assert_int_eq(rpc_err("force_leave", NULL), -32602);
+	ck_assert_int_eq(rpc_err("force_leave", "{'node':'nobody'}"), -32000);
+	ck_assert_int_eq(rpc_err("force_leave", "{'node':'node_10001'}"), -32003);
+	node1_joins();
+	ck_assert_int_eq(rpc_err("force_leave", "{'node':'node_10002'}"), -32003);
+	ck_assert_str_eq(reason_of(F.last), "node is live; only dead nodes can be forced out");
+	memnet_stop(F.net, 1);
+	ck_assert(memnet_run_until_pred(F.net, node0_sees_node1_dead, NULL, 10000));
+	ok("subscribe", "{'topic':'members'}");
+	hb = cc_node_heartbeat(cc_engine_node(F.ccd.engine, &F.id1));
+	r = ok("force_leave", "{'node':{'node_id':'node_10002','generation':0}}");
+	ck_assert_int_eq(num(r, "fence_heartbeat"), (json_int_t)hb);
+	r = json_object_get(r, "removed");
+	ck_assert_str_eq(str(r, "node_id"), "node_10002");
+	ck_assert_str_eq(str(r, "address"), "127.0.0.1:10002");
+	ck_assert_ptr_null(member_of("node_10002"));
+	ck_assert(cc_engine_is_fenced(F.ccd.engine, &F.id1, NULL));
+	member_events_of(F.c, "node_10002", seen, sizeof(seen), "removed", &removed);
+	ck_assert_str_eq(seen, " removed");
+	ck_assert(json_is_true(json_object_get(removed, "forced")));
+	json_decref(removed);
+	/* the request, for the other chitchatd nodes: TTL-marked, fence as value */
+	snprintf(key, sizeof(key), "%s0.node_10002", CCD_KEY_FORCE_LEAVE);
+	kv = cc_node_get(cc_engine_self_node(F.ccd.engine), key, strlen(key));
+	ck_assert_ptr_nonnull(kv);
+	ck_assert_int_eq(kv->status, CC_STATUS_DELETE_AFTER_TTL);
+	snprintf(fence, sizeof(fence), "%llu", (unsigned long long)hb);
+	ck_assert_str_eq(kv->value, fence);
+	ck_assert_int_eq(rpc_err("force_leave", "{'node':'node_10002'}"), -32000);
+	ck_assert_ptr_nonnull(strstr(str(ok("metrics", NULL), "text"),
+	    "\nchitchatd_gossip_nodes_forgotten_total 1\n"));
+}
+END_TEST
+
+/* A SYN from F.id1's address whose digest holds id at heartbeat hb. */
+static void
+inject_digest(const struct cc_id *id, uint64_t hb)
+{
+	struct cc_msg	m;
+	struct cc_wbuf	wb;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CC_MSG_SYN;
+	m.cluster_id = (char *)cc_engine_cluster_id(F.ccd.engine);
+	m.cluster_id_len = strlen(m.cluster_id);
+	m.digest.n = 1;
+	ck_assert_ptr_nonnull(m.digest.entries = calloc(1, sizeof(*m.digest.entries)));
+	m.digest.entries[0].id = *id;
+	m.digest.entries[0].heartbeat = hb;
+	cc_wbuf_init(&wb);
+	ck_assert_int_eq(cc_msg_encode(&wb, &m, NULL), 0);
+	ck_assert_int_eq(cc_engine_recv(F.ccd.engine, &F.id1.addr, wb.data, wb.len), 0);
+	cc_wbuf_clear(&wb);
+	free(m.digest.entries);
+}
+
+/*
+ * Requests written by another chitchatd node (node 1 here) are applied
+ * when this node sees them, out of the engine callback: a dead node is
+ * removed (forced); a live one, this node itself, and a node that never
+ * was live here but whose heartbeat moved past the request's are left.
+ */
+START_TEST(test_force_leave_request_from_a_peer)
+{
+	struct cc_id	 ghost, joining;
+	struct cc_addr	 a = F.id1.addr;
+	json_t		*removed = NULL;
+	char		 seen[256], key[96];
+
+	node1_joins();
+	ok("subscribe", "{'topic':'members'}");
+	a.port = 10009;
+	ck_assert_int_eq(cc_id_init(&ghost, "ghost", 5, 4, &a), 0);
+	a.port = 10010;
+	ck_assert_int_eq(cc_id_init(&joining, "joining", 7, 4, &a), 0);
+	inject_digest(&ghost, 30);	/* heard of, never live: dead here */
+	inject_digest(&joining, 50);
+	ck_assert_ptr_nonnull(cc_engine_node(F.ccd.engine, &ghost));
+	snprintf(key, sizeof(key), "%s4.ghost", CCD_KEY_FORCE_LEAVE);
+	memnet_set_with_ttl(F.net, 1, key, "30");
+	snprintf(key, sizeof(key), "%s4.joining", CCD_KEY_FORCE_LEAVE);
+	memnet_set_with_ttl(F.net, 1, key, "10");
+	snprintf(key, sizeof(key), "%s0.node_10002", CCD_KEY_FORCE_LEAVE);
+	memnet_set_with_ttl(F.net, 1, key, "1");
+	snprintf(key, sizeof(key), "%s0.node_10001", CCD_KEY_FORCE_LEAVE);
+	memnet_set_with_ttl(F.net, 1, key, "1");
+	memnet_set_with_ttl(F.net, 1, CCD_KEY_FORCE_LEAVE "junk", "1");
+	memnet_run_for(F.net, 300);
+	ck_assert_ptr_nonnull(memnet_get(F.net, 0, 1, key));
+	/* queued until the loop runs */
+	ck_assert_ptr_nonnull(cc_engine_node(F.ccd.engine, &ghost));
+	(void)event_base_loop(F.base, EVLOOP_NONBLOCK);	/* runs the queued requests */
+	ck_assert_ptr_null(cc_engine_node(F.ccd.engine, &ghost));
+	ck_assert(cc_engine_is_fenced(F.ccd.engine, &ghost, NULL));
+	member_events_of(F.c, "ghost", seen, sizeof(seen), "removed", &removed);
+	ck_assert_str_eq(seen, " added removed");
+	ck_assert(json_is_true(json_object_get(removed, "forced")));
+	json_decref(removed);
+	ck_assert_ptr_nonnull(cc_engine_node(F.ccd.engine, &joining));
+	ck_assert(memnet_sees_live(F.net, 0, &F.id1));
+	ck_assert_ptr_nonnull(cc_engine_self_node(F.ccd.engine));
+	/* the ghost's last heartbeat, gossiped again, does not bring it back */
+	inject_digest(&ghost, 30);
+	ck_assert_ptr_null(cc_engine_node(F.ccd.engine, &ghost));
+	inject_digest(&ghost, 31);
+	ck_assert_ptr_nonnull(cc_engine_node(F.ccd.engine, &ghost));
+	cc_id_clear(&ghost);
+	cc_id_clear(&joining);
+}
+END_TEST
+
+START_TEST(test_force_leave_request_parsing)
+{
+	const char	*id;
+	size_t		 len;
+	uint64_t	 gen, fence;
+
+	ck_assert(leave_parse_request("12.a.b", 6, "7", 1, &gen, &id, &len, &fence));
+	ck_assert_uint_eq(gen, 12);
+	ck_assert_uint_eq(len, 3);
+	ck_assert(memcmp(id, "a.b", 3) == 0);
+	ck_assert_uint_eq(fence, 7);
+	ck_assert(leave_parse_request("18446744073709551615.\xc3\xa9", 23, "0", 1, &gen, &id,
+	    &len, &fence));
+	ck_assert_uint_eq(gen, UINT64_MAX);
+	ck_assert(!leave_parse_request("18446744073709551616.x", 22, "1", 1, &gen, &id, &len,
+	    &fence));
+	ck_assert(!leave_parse_request("12.", 3, "1", 1, &gen, &id, &len, &fence));
+	ck_assert(!leave_parse_request(".x", 2, "1", 1, &gen, &id, &len, &fence));
+	ck_assert(!leave_parse_request("01.x", 4, "1", 1, &gen, &id, &len, &fence));
+	ck_assert(!leave_parse_request("1x", 2, "1", 1, &gen, &id, &len, &fence));
+	ck_assert(!leave_parse_request("1.x", 3, "", 0, &gen, &id, &len, &fence));
+	ck_assert(!leave_parse_request("1.x", 3, "-1", 2, &gen, &id, &len, &fence));
+	ck_assert(!leave_parse_request("1.x", 3, "99999999999999999999", 20, &gen, &id, &len,
+	    &fence));
+}
+END_TEST
+
 static Suite *
 rpc_suite(void)
 {
@@ -1403,6 +1760,18 @@ rpc_suite(void)
 	tcase_add_test(tc, test_access_readonly_client);
 	tcase_add_test(tc, test_access_batch_and_notifications);
 	tcase_add_test(tc, test_access_warning_rate_limited);
+	tcase_add_test(tc, test_peer_leave_key_is_ordinary_without_the_extension);
+	tcase_add_test(tc, test_force_leave_request_parsing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("leave");
+	tcase_add_checked_fixture(tc, setup_ext, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_peer_leave_reported_left);
+	tcase_add_test(tc, test_leave_method);
+	tcase_add_test(tc, test_leave_method_alone);
+	tcase_add_test(tc, test_force_leave_method);
+	tcase_add_test(tc, test_force_leave_request_from_a_peer);
 	suite_add_tcase(s, tc);
 	return s;
 }

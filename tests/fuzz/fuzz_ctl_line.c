@@ -20,6 +20,7 @@
 
 #include "../../daemon/ccd.h"
 #include "../../daemon/control.h"
+#include "../../daemon/leave.h"
 #include "../../daemon/log.h"
 #include "fuzz_env.h"
 
@@ -83,6 +84,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_env_init(&fe);
 	memset(&cfg, 0, sizeof(cfg));
+	/* every extension on: leave and force_leave run too */
+	cfg.extensions = CCD_EXT_ALL;
+	cfg.gossip_interval_ms = 1000;
+	cc_fd_config_default(&cfg.fd);
 	memset(&ccd, 0, sizeof(ccd));
 	fe.env.event = on_event;
 	current = &ccd;
@@ -135,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len + 1;
 	}
 	control_client_destroy(c);
+	leave_free(&ccd);
 	control_close(&ccd);
 	cc_engine_free(ccd.engine);
 	current = NULL;

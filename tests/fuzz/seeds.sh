@@ -58,6 +58,9 @@ lines = [
     '{"jsonrpc":"2.0","id":18,"method":"keys_install","params":{"key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}',
     '{"jsonrpc":"2.0","id":19,"method":"keys_use","params":{"key":"0123456789abcdef"}}',
     '{"jsonrpc":"2.0","id":"s","method":"get","params":{"key":"\\u00e9"}}',
+    '{"jsonrpc":"2.0","id":17,"method":"members","params":{"filter":"left"}}',
+    '{"jsonrpc":"2.0","id":18,"method":"force_leave","params":{"node":"peer"}}',
+    '{"jsonrpc":"2.0","id":19,"method":"leave"}',
 ]
 for i, l in enumerate(lines):
     with open(os.path.join(out, "fuzz_ctl_line", "line_%02d" % i), "w") as f:
