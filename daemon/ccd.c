@@ -6,6 +6,7 @@
 
 #include "ccd.h"
 #include "log.h"
+#include "peercache.h"
 #include "subscribe.h"
 
 uint64_t
@@ -30,5 +31,6 @@ ccd_on_engine_event(void *arg, const struct cc_event *ev)
 		log_msg(ev->change == CC_NODE_LIVE || ev->change == CC_NODE_DEAD ?
 		    CC_LOG_INFO : CC_LOG_DEBUG, "node %s: %s", id, change[ev->change]);
 	}
+	peercache_engine_event(ccd->peercache, ev);
 	subscribe_engine_event(ccd, ev);
 }

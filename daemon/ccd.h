@@ -8,6 +8,8 @@
  *   control.c     Unix control socket: clients, line framing, limits, credentials
  *   rpc.c         JSON-RPC 2.0 method table and handlers
  *   subscribe.c   fan-out of engine events to subscribed clients, backpressure
+ *   expiry.c      keys that expire after a duration (extension key-ttl)
+ *   peercache.c   known peers saved as seeds for the next start (peer-cache)
  *   metrics.c     Prometheus text exposition
  *   log.c         logging
  *
@@ -111,9 +113,16 @@ struct ccd_counters {
 	uint64_t	notifications;		/* notification lines queued */
 	/* seeds */
 	uint64_t	dns_failures;
+	/* extensions */
+	uint64_t	keys_expired;		/* own keys deleted at their deadline */
+	uint64_t	cached_peers_loaded;	/* peers.json entries used as seeds */
+	uint64_t	peer_cache_saves;
+	uint64_t	peer_cache_save_errors;
 };
 
 struct control;
+struct expiry;
+struct peercache;
 struct seeds;
 
 struct ccd {
@@ -123,6 +132,8 @@ struct ccd {
 	struct gossip		 gossip;
 	struct control		*control;	/* NULL when disabled */
 	struct seeds		*seeds;
+	struct expiry		*expiry;	/* NULL unless CCD_EXT_KEY_TTL */
+	struct peercache	*peercache;	/* NULL unless CCD_EXT_PEER_CACHE + state dir */
 	uint64_t		 start_ms;	/* monotonic ms at start */
 	struct ccd_counters	 counters;
 };
