@@ -13,9 +13,9 @@
  *
  * `set --ttl DURATION` makes the key expire (the daemon's key-ttl
  * extension: "expires_in", sent in milliseconds); `--mark-ttl` (and
- * `del --mark-ttl`) is chitchat's own delete-after-TTL mark. Until 0.1.x
- * `--ttl` was that mark; it was renamed because the issue's `--ttl 30s`
- * is what users expect of a TTL.
+ * `del --mark-ttl`) is chitchat's own delete-after-TTL mark. Earlier,
+ * `--ttl` was that mark; it was renamed because `--ttl 30s` is what users
+ * expect of a TTL (issue 8).
  *
  * Silent on success; with --json, {"key":KEY,"version":V}.
  */
