@@ -197,6 +197,7 @@ entry_find(struct expiry *x, const char *key, size_t len)
 {
 	struct exp_entry probe;
 
+	memset(&probe, 0, sizeof(probe));
 	probe.key = (char *)key;
 	probe.key_len = len;
 	return RB_FIND(exp_key_tree, &x->by_key, &probe);

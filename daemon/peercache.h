@@ -17,7 +17,9 @@
 #define PEERCACHE_FILE		"peers.json"
 #define PEERCACHE_VERSION	1
 #define PEERCACHE_MAX		128		/* peers saved */
+#ifndef PEERCACHE_SAVE_MS
 #define PEERCACHE_SAVE_MS	30000		/* saved this often, if changed */
+#endif
 #define PEERCACHE_MAX_FILE	(1024 * 1024)	/* a larger file is not read */
 
 struct ccd;

@@ -55,6 +55,9 @@ lines = [
     '[{"jsonrpc":"2.0","id":15,"method":"info"},{"jsonrpc":"2.0","method":"set","params":{"key":"a","value":"b"}}]',
     '{"jsonrpc":"2.0","id":16,"method":"nope"}',
     '{"jsonrpc":"2.0","id":"s","method":"get","params":{"key":"\\u00e9"}}',
+    '{"jsonrpc":"2.0","id":17,"method":"set","params":{"key":"lock","value":"me","expires_in":"20ms"}}',
+    '{"jsonrpc":"2.0","id":18,"method":"set","params":{"key":"own","value":"v","expires_in":15}}',
+    '{"jsonrpc":"2.0","id":19,"method":"get","params":{"key":"lock"}}',
 ]
 for i, l in enumerate(lines):
     with open(os.path.join(out, "fuzz_ctl_line", "line_%02d" % i), "w") as f:
