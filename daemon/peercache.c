@@ -565,7 +565,8 @@ peercache_open(struct ccd *ccd)
 {
 	const char		*dir = ccd->cfg->state_directory;
 	struct peercache	*pc;
-	struct timeval		 tv = { PEERCACHE_SAVE_MS / 1000, 0 };
+	struct timeval		 tv = { PEERCACHE_SAVE_MS / 1000,
+				    (PEERCACHE_SAVE_MS % 1000) * 1000 };
 
 	if (!CCD_HAS_EXT(ccd, CCD_EXT_PEER_CACHE) || dir == NULL || strcmp(dir, "none") == 0)
 		return NULL;
