@@ -32,13 +32,15 @@ static const struct ctl_opt get_opts[] = {
 };
 
 static const struct ctl_opt set_opts[] = {
-	{ "ttl", NULL, "mark the key for deletion after the daemon's "
-	    "marked-for-deletion grace period" },
+	{ "ttl", "DURATION", "delete the key after DURATION (500ms, 30s, 2h; "
+	    "at most 365d): every node sees it expire" },
+	{ "mark-ttl", NULL, "mark the key for deletion after the daemon's "
+	    "marked-for-deletion grace period (chitchat's TTL)" },
 	{ NULL, NULL, NULL },
 };
 
 static const struct ctl_opt del_opts[] = {
-	{ "ttl", NULL, "keep the key visible until the grace period has "
+	{ "mark-ttl", NULL, "keep the key visible until the grace period has "
 	    "passed, then remove it without a tombstone" },
 	{ NULL, NULL, NULL },
 };

@@ -237,6 +237,7 @@ ctl_color_of(const char *word)
 		{ "live", "\033[32m" }, { "set", "\033[32m" },
 		{ "joined", "\033[32m" }, { "added", "\033[32m" },
 		{ "dead", "\033[31m" }, { "deleted", "\033[31m" },
+		{ "expired", "\033[31m" },
 		{ "left", "\033[31m" }, { "removed", "\033[31m" },
 		{ "scheduled", "\033[33m" }, { "ttl_marked", "\033[33m" },
 		{ "reset", "\033[33m" },

@@ -7,11 +7,14 @@
  * metrics; for keys always {"nodes":[{"node":{...},"entries":[...]}]},
  * whether one node or all were asked for, so that scripts need one shape.
  * Without --json: a table on a terminal, tab-separated lines otherwise
- * (output.c); `get` prints the value alone.
+ * (output.c); `get` prints the value alone. A key that expires (the
+ * daemon's key-ttl extension) carries "expires_at_ms" in JSON and "in 29s"
+ * in the EXPIRES column of `keys`.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cc_ctlproto.h"
 #include "cc_wire.h"
@@ -120,15 +123,11 @@ cmd_members_check(struct ctl *ctl)
 	return CTL_EXIT_OK;
 }
 
-/* "96ms", "2.3s", "4m05s", "3h12m", "2d04h"; "-" when null. */
+/* "96ms", "2.3s", "4m05s", "3h12m", "2d04h". */
 static void
-format_ago(const json_t *v, char *buf, size_t len)
+format_ms(uint64_t ms, char *buf, size_t len)
 {
-	uint64_t ms;
-
-	if (cc_ctl_get_u64(v, &ms) == -1)
-		snprintf(buf, len, "-");
-	else if (ms < 1000)
+	if (ms < 1000)
 		snprintf(buf, len, "%" PRIu64 "ms", ms);
 	else if (ms < 60000)
 		snprintf(buf, len, "%.1fs", (double)ms / 1000);
@@ -141,6 +140,40 @@ format_ago(const json_t *v, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", ms / 86400000,
 		    ms / 3600000 % 24);
+}
+
+/* An age as format_ms() writes it; "-" when null. */
+static void
+format_ago(const json_t *v, char *buf, size_t len)
+{
+	uint64_t ms;
+
+	if (cc_ctl_get_u64(v, &ms) == -1)
+		snprintf(buf, len, "-");
+	else
+		format_ms(ms, buf, len);
+}
+
+/* "in 29.4s" until expires_at_ms (wall clock), "now" past it, "-" if none. */
+static void
+format_expires(const json_t *v, char *buf, size_t len)
+{
+	struct timespec	ts;
+	uint64_t	at, now;
+	char		left[32];
+
+	if (cc_ctl_get_u64(v, &at) == -1) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (at <= now) {
+		snprintf(buf, len, "now");
+		return;
+	}
+	format_ms(at - now, left, sizeof(left));
+	snprintf(buf, len, "in %s", left);
 }
 
 int
@@ -262,7 +295,7 @@ int
 cmd_keys(struct ctl *ctl)
 {
 	static const char *const headers[] = { "NODE", "KEY", "VALUE",
-	    "VERSION", "STATUS" };
+	    "VERSION", "STATUS", "EXPIRES" };
 	const char		*node = ctl_opt(ctl, "node");
 	bool			 all = ctl_has(ctl, "all");
 	struct ctl_table	*t;
@@ -295,20 +328,23 @@ cmd_keys(struct ctl *ctl)
 		json_decref(res);
 		return CTL_EXIT_OK;
 	}
-	t = ctl_table_new(ctl, 5 - off, headers + off);
+	t = ctl_table_new(ctl, 6 - off, headers + off);
 	ctl_table_color_column(t, 4 - off);
 	json_array_foreach(nodes, i, n) {
 		char *id = ctl_escape_member(json_object_get(n, "node"),
 		    "node_id");
 
 		json_array_foreach(json_object_get(n, "entries"), k, e) {
-			char		 ver[32];
+			char		 ver[32], exp[48];
 			char		*key = ctl_escape_member(e, "key");
 			char		*val = ctl_escape_member(e, "value");
 			char		*st = ctl_escape_member(e, "status");
-			const char	*cells[5] = { id, key, val,
+			const char	*cells[6] = { id, key, val,
 					    ctl_u64_member(e, "version", ver,
-					    sizeof(ver)), st };
+					    sizeof(ver)), st, exp };
+
+			format_expires(json_object_get(e, "expires_at_ms"), exp,
+			    sizeof(exp));
 
 			ctl_table_add(t, cells + off);
 			free(key);

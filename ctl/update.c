@@ -11,6 +11,12 @@
  * "v", and `chitchatctl get a | chitchatctl set b -` copies a value
  * exactly (get adds that one newline).
  *
+ * `set --ttl DURATION` makes the key expire (the daemon's key-ttl
+ * extension: "expires_in", sent in milliseconds); `--mark-ttl` (and
+ * `del --mark-ttl`) is chitchat's own delete-after-TTL mark. Earlier,
+ * `--ttl` was that mark; it was renamed because `--ttl 30s` is what users
+ * expect of a TTL (issue 8).
+ *
  * Silent on success; with --json, {"key":KEY,"version":V}.
  */
 #include <errno.h>
@@ -88,11 +94,27 @@ describe(const char *verb, const char *key)
 	return s;
 }
 
+/* --ttl: above 0, at most a year (the daemon's own bounds). */
+static int
+parse_ttl(const char *s, int64_t *ms)
+{
+	return ctl_parse_duration(s, ms) == -1 || *ms <= 0 ||
+	    *ms > 365LL * 86400 * 1000 ? -1 : 0;
+}
+
 int
 cmd_set_check(struct ctl *ctl)
 {
-	const char *value = ctl->args[1];
+	const char	*value = ctl->args[1];
+	int64_t		 ms;
 
+	if (ctl_has(ctl, "ttl") && ctl_has(ctl, "mark-ttl"))
+		return ctl_usage_error(ctl->cmd,
+		    "set: --ttl and --mark-ttl exclude each other");
+	if (ctl_has(ctl, "ttl") && parse_ttl(ctl_opt(ctl, "ttl"), &ms) == -1)
+		return ctl_usage_error(ctl->cmd, "set: --ttl %s: expected a "
+		    "duration above 0 and at most 365d: 500ms, 30s, 2h",
+		    ctl_opt(ctl, "ttl"));
 	return check_key(ctl, ctl->args[0], strcmp(value, "-") == 0 ? "" : value);
 }
 
@@ -103,6 +125,7 @@ cmd_set(struct ctl *ctl)
 	char		*value = NULL, *what;
 	size_t		 len;
 	json_t		*params, *res;
+	int64_t		 ttl_ms;
 	int		 rc;
 
 	if (strcmp(ctl->args[1], "-") == 0) {
@@ -125,7 +148,10 @@ cmd_set(struct ctl *ctl)
 	} else
 		params = ctl_xjson(json_pack("{s:s,s:s}", "key", key, "value",
 		    ctl->args[1]));
-	if (ctl_has(ctl, "ttl"))
+	if (ctl_has(ctl, "ttl") && parse_ttl(ctl_opt(ctl, "ttl"), &ttl_ms) == 0)
+		json_object_set_new(params, "expires_in",
+		    ctl_xjson(json_integer((json_int_t)ttl_ms)));
+	if (ctl_has(ctl, "mark-ttl"))
 		json_object_set_new(params, "ttl", json_true());
 	what = describe("set", key);
 	rc = ctl_oneshot(ctl, what, "set", params, &res);
@@ -151,7 +177,7 @@ cmd_del(struct ctl *ctl)
 	json_t		*res;
 	int		 rc;
 
-	rc = ctl_oneshot(ctl, what, ctl_has(ctl, "ttl") ? "delete_after_ttl" :
+	rc = ctl_oneshot(ctl, what, ctl_has(ctl, "mark-ttl") ? "delete_after_ttl" :
 	    "delete", ctl_xjson(json_pack("{s:s}", "key", key)), &res);
 	free(what);
 	if (rc != CTL_EXIT_OK)

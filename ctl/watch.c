@@ -8,7 +8,8 @@
  * line and the handler's environment are derived from it:
  *   keys:    {"event","node_id","generation","address","key","value",
  *             "version","status"}, event "snapshot" (the state at start),
- *             "set", "ttl_marked" or "deleted";
+ *             "set", "ttl_marked", "deleted" or "expired" (a deletion by
+ *             the key's expiry: status "deleted");
  *            {"event":"reset","reason","node_id","generation","address",
  *             "entries":[...]} when a node's keys were replaced wholesale;
  *   members: {"event","node_id","generation","address","status",
@@ -424,7 +425,8 @@ notification(const struct watch *w, const char *method, const json_t *p)
 		return CTL_EXIT_FAIL;
 	}
 	if (w->keys && strcmp(method, CC_CTL_KEY_CHANGED) == 0)
-		return emit(w, key_record(event, p, event));
+		return emit(w, key_record(event, p, strcmp(event, "expired") == 0 ?
+		    "deleted" : event));
 	if (w->keys && strcmp(method, CC_CTL_KEYS_RESET) == 0)
 		return emit(w, reset_record(p));
 	if (!w->keys && strcmp(method, CC_CTL_MEMBER_CHANGED) == 0)

@@ -9,6 +9,7 @@
 #include "ccd.h"
 #include "leave.h"
 #include "log.h"
+#include "peercache.h"
 #include "subscribe.h"
 
 uint64_t
@@ -40,6 +41,7 @@ ccd_on_engine_event(void *arg, const struct cc_event *ev)
 		    " (it had announced its leave)" : ccd->forcing &&
 		    ev->change == CC_NODE_REMOVED ? " (force-leave)" : "");
 	}
+	peercache_engine_event(ccd->peercache, ev);
 	subscribe_engine_event(ccd, ev);
 	if (ev->type == CC_EVENT_KV)
 		leave_on_kv(ccd, ev);

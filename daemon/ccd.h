@@ -9,6 +9,8 @@
  *   rpc.c         JSON-RPC 2.0 method table and handlers
  *   subscribe.c   fan-out of engine events to subscribed clients, backpressure
  *   leave.c       graceful leave and force-leave (extensions leave, force-leave)
+ *   expiry.c      keys that expire after a duration (extension key-ttl)
+ *   peercache.c   known peers saved as seeds for the next start (peer-cache)
  *   metrics.c     Prometheus text exposition
  *   log.c         logging
  *
@@ -143,10 +145,17 @@ struct ccd_counters {
 	uint64_t	denied;			/* write calls refused (access control) */
 	/* seeds */
 	uint64_t	dns_failures;
+	/* extensions */
+	uint64_t	keys_expired;		/* own keys deleted at their deadline */
+	uint64_t	cached_peers_loaded;	/* peers.json entries used as seeds */
+	uint64_t	peer_cache_saves;
+	uint64_t	peer_cache_save_errors;
 };
 
 struct control;
 struct leave;
+struct expiry;
+struct peercache;
 struct seeds;
 
 struct ccd {
@@ -159,6 +168,8 @@ struct ccd {
 	struct leave		*leave;		/* leave.c: NULL until first used */
 	bool			 leaving;	/* announced our leave: exiting soon */
 	bool			 forcing;	/* inside a force-leave: removals are forced */
+	struct expiry		*expiry;	/* NULL unless CCD_EXT_KEY_TTL */
+	struct peercache	*peercache;	/* NULL unless CCD_EXT_PEER_CACHE + state dir */
 	uint64_t		 start_ms;	/* monotonic ms at start */
 	struct ccd_counters	 counters;
 };

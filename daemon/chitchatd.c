@@ -35,10 +35,12 @@
 #include "ccd.h"
 #include "config.h"
 #include "control.h"
+#include "expiry.h"
 #include "gossip.h"
 #include "leave.h"
 #include "log.h"
 #include "notify.h"
+#include "peercache.h"
 #include "seeds.h"
 
 #define HOUSEKEEPING_MS		5000		/* STATUS= refresh */
@@ -403,6 +405,11 @@ shutdown_all(struct daemon *d)
 	leave_free(ccd);
 	if (d->control_opened)
 		control_close(ccd);
+	/* the peers seen live until now, for the next start */
+	peercache_close(ccd->peercache);
+	ccd->peercache = NULL;
+	expiry_free(ccd->expiry);	/* pending expiries die with this generation */
+	ccd->expiry = NULL;
 	gossip_close(&ccd->gossip);
 	seeds_free(ccd->seeds);		/* last: runs one pass of the loop */
 	cc_engine_free(ccd->engine);
@@ -459,10 +466,19 @@ run(struct daemon *d)
 			goto fail;
 		}
 	}
+	if (CCD_HAS_EXT(ccd, CCD_EXT_KEY_TTL) && (ccd->expiry = expiry_new(ccd)) == NULL)
+		fatalx("cannot create the expiry timer");
 	ccd->seeds = seeds_new(ccd, NULL);
 	if (seeds_set(ccd->seeds, cfg->seeds, cfg->n_seeds, &cause) == -1) {
 		log_msg(CC_LOG_ERROR, "%s", cause != NULL ? cause : "bad seed");
 		goto fail;
+	}
+	/* the peers of the last run: extra seeds, kept across DNS refreshes */
+	if ((ccd->peercache = peercache_open(ccd)) != NULL) {
+		const struct cc_addr	*cached;
+		size_t			 n = peercache_loaded(ccd->peercache, &cached);
+
+		seeds_set_extra(ccd->seeds, cached, n);
 	}
 	if (control_open(ccd, &cause) == -1) {
 		log_msg(CC_LOG_ERROR, "control socket: %s", cause != NULL ? cause :

@@ -14,6 +14,7 @@
 
 #include "ccd.h"
 #include "control.h"
+#include "expiry.h"
 #include "metrics.h"
 #include "rpc.h"
 #include "subscribe.h"
@@ -201,6 +202,17 @@ metrics_format(struct ccd *ccd, size_t *len)
 	    "Datagrams dropped: larger than 65,507 bytes.", ccd->gossip.oversized);
 	counter(f, "dns_failures_total", "Seed resolutions that failed.", k->dns_failures);
 	crypto_metrics(f, &ccd->gossip);
+
+	/* extensions */
+	gauge(f, "keys_expiring", "Own keys with a pending expiry (extension key-ttl).",
+	    expiry_pending(ccd->expiry));
+	counter(f, "keys_expired_total", "Own keys deleted at their expiry.", k->keys_expired);
+	gauge(f, "peer_cache_loaded",
+	    "Peers read from the peer cache at start and used as seeds.",
+	    k->cached_peers_loaded);
+	counter(f, "peer_cache_saves_total", "Peer cache file saves.", k->peer_cache_saves);
+	counter(f, "peer_cache_save_errors_total", "Peer cache file saves that failed.",
+	    k->peer_cache_save_errors);
 
 	/* control socket */
 	gauge(f, "control_clients", "Control clients connected.",

@@ -23,9 +23,11 @@
 #include "cc_ctlproto.h"
 #include "cc_seal.h"
 #include "ccd.h"
+#include "config.h"
 #include "control.h"
 #include "keyring.h"
 #include "leave.h"
+#include "expiry.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpc.h"
@@ -156,6 +158,34 @@ better_match(struct ccd *ccd, const struct cc_node *n, const struct cc_node *bes
 			return dn;
 	}
 	return cc_node_id(n)->generation > cc_node_id(best)->generation;
+}
+
+/*
+ * A duration: a string with a unit ("30s", "500ms", "2h", config.c's
+ * syntax) or an integer of milliseconds; from 1 ms to max_ms.
+ */
+static int
+param_duration(struct rpc_call *call, const char *name, uint64_t max_ms, uint64_t *ms)
+{
+	json_t *j = json_object_get(call->params, name);
+
+	if (j == NULL || json_is_null(j))
+		return 0;
+	*ms = 0;
+	if (json_is_string(j)) {
+		/* a "\u0000" inside would end the parse early */
+		if (strlen(json_string_value(j)) != json_string_length(j) ||
+		    config_parse_duration(json_string_value(j), ms) == -1)
+			*ms = 0;
+	} else if (json_is_integer(j) && json_integer_value(j) > 0)
+		*ms = (uint64_t)json_integer_value(j);
+	if (*ms == 0 || *ms > max_ms) {
+		rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS, "\"%s\" must be a duration "
+		    "(\"30s\", \"500ms\", \"2h\") or an integer of milliseconds, "
+		    "above 0 and at most 365d", name);
+		return -1;
+	}
+	return 1;
 }
 
 /* rpc_fail() for functions returning a node. */
@@ -494,7 +524,8 @@ rpc_info(struct rpc_call *call)
 
 	rpc_count_members(ccd, &cnt);
 	cc_addr_format(&self->addr, addr, sizeof(addr));
-	o = json_pack("{s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	o = json_pack("{s:o,s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
+	    "s:I,s:I}",
 	    "node_id", cc_ctl_string(self->node_id, self->node_id_len),
 	    "generation", cc_ctl_u64(self->generation),
 	    "gossip_address", addr,
@@ -511,7 +542,9 @@ rpc_info(struct rpc_call *call)
 	    "scheduled", (json_int_t)cnt.scheduled,
 	    "left", (json_int_t)cnt.left,
 	    "ready", (json_int_t)subscribe_num_ready(ccd),
-	    "keys", (json_int_t)cc_node_num_visible(me));
+	    "keys", (json_int_t)cc_node_num_visible(me),
+	    "expiring_keys", (json_int_t)expiry_pending(ccd->expiry),
+	    "cached_peers_loaded", (json_int_t)ccd->counters.cached_peers_loaded);
 	return o != NULL ? o : rpc_nomem(call);
 }
 
@@ -557,7 +590,7 @@ rpc_get(struct rpc_call *call)
 		return NULL;
 	if ((kv = cc_node_get(n, key, len)) == NULL)
 		return rpc_fail(call, CC_CTL_ERR_NOT_FOUND, "no such key");
-	if ((o = rpc_kv_json(kv)) == NULL ||
+	if ((o = rpc_kv_json(kv)) == NULL || expiry_add_fields(call->ccd, n, kv, o) == -1 ||
 	    json_object_set_new(o, "node", rpc_node_json(cc_node_id(n))) == -1) {
 		json_decref(o);
 		return rpc_nomem(call);
@@ -565,18 +598,35 @@ rpc_get(struct rpc_call *call)
 	return o;
 }
 
+/* One entry of n for get and keys: expires_at_ms too, if it has a deadline. */
 static json_t *
-rpc_node_entries(const struct cc_node *n, const char *prefix, size_t plen, bool deleted)
+rpc_entry_json(struct ccd *ccd, const struct cc_node *n, const struct cc_kv *kv,
+    bool deadlines)
+{
+	json_t *o = rpc_kv_json(kv);
+
+	if (o != NULL && deadlines && expiry_add_fields(ccd, n, kv, o) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+rpc_node_entries(struct ccd *ccd, const struct cc_node *n, const char *prefix, size_t plen,
+    bool deleted)
 {
 	const struct cc_kv	*kv;
 	json_t			*arr = json_array();
+	/* one look-up per node, not one per entry, when it has no deadline */
+	bool			 deadlines = expiry_node_has_deadlines(ccd, n);
 
 	if (arr == NULL)
 		return NULL;
 	for (kv = cc_node_prefix_first(n, prefix, plen, deleted); kv != NULL;
 	    kv = cc_node_prefix_next(n, kv, prefix, plen, deleted))
 		if (cc_ctl_key_is_listed(kv->key, kv->key_len, prefix, plen) &&
-		    json_array_append_new(arr, rpc_kv_json(kv)) == -1) {
+		    json_array_append_new(arr, rpc_entry_json(ccd, n, kv, deadlines)) == -1) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -599,7 +649,7 @@ rpc_keys(struct rpc_call *call)
 	if (!all) {
 		if ((n = param_node(call)) == NULL)
 			return NULL;
-		if ((o = rpc_node_entries(n, prefix, plen, deleted)) == NULL)
+		if ((o = rpc_node_entries(call->ccd, n, prefix, plen, deleted)) == NULL)
 			return rpc_nomem(call);
 		return o;
 	}
@@ -610,7 +660,8 @@ rpc_keys(struct rpc_call *call)
 		return rpc_nomem(call);
 	for (n = cc_engine_node_first(call->ccd->engine); n != NULL;
 	    n = cc_engine_node_next(call->ccd->engine, n))
-		if (json_array_append_new(arr, rpc_node_entries(n, prefix, plen, deleted)) == -1) {
+		if (json_array_append_new(arr, rpc_node_entries(call->ccd, n, prefix, plen,
+		    deleted)) == -1) {
 			json_decref(arr);
 			return rpc_nomem(call);
 		}
@@ -637,24 +688,44 @@ rpc_fail_reserved(struct rpc_call *call)
 	    "keys under \"" CC_RESERVED_PREFIX "\" are reserved for chitchatd");
 }
 
+/*
+ * "ttl": true is chitchat's delete-after-TTL mark; "expires_in" is the
+ * key-ttl extension's deadline (expiry.c). They exclude each other.
+ */
 static json_t *
 rpc_set(struct rpc_call *call)
 {
+	struct ccd	*ccd = call->ccd;
 	const char	*key, *value, *why = NULL;
 	size_t		 klen, vlen;
 	bool		 ttl = false;
-	int		 rc;
+	uint64_t	 expires_in = 0;
+	int		 rc, has_expiry;
 
 	if (param_string(call, "key", true, &key, &klen) == -1 ||
 	    param_string(call, "value", true, &value, &vlen) == -1 ||
-	    param_bool(call, "ttl", &ttl) == -1)
+	    param_bool(call, "ttl", &ttl) == -1 ||
+	    (has_expiry = param_duration(call, "expires_in", EXPIRY_MAX_MS, &expires_in)) == -1)
 		return NULL;
+	if (has_expiry && ttl)
+		return rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS, "\"expires_in\" and "
+		    "\"ttl\" exclude each other (\"ttl\" is chitchat's delete-after-TTL mark)");
+	if (has_expiry && (!CCD_HAS_EXT(ccd, CCD_EXT_KEY_TTL) || ccd->expiry == NULL))
+		return rpc_fail(call, CC_CTL_ERR_INVALID_PARAMS, "\"expires_in\" needs the "
+		    "key-ttl extension, which is off on this node (option extensions)");
 	if (!cc_kv_is_valid(key, klen, value, vlen, &why))
 		return rpc_fail(call, CC_CTL_ERR_INVALID_KV, "%s", why ? why : "refused");
 	if (cc_ctl_key_is_reserved(key, klen))
 		return rpc_fail_reserved(call);
-	rc = ttl ? cc_engine_set_with_ttl(call->ccd->engine, key, klen, value, vlen) :
-	    cc_engine_set(call->ccd->engine, key, klen, value, vlen);
+	if (has_expiry) {
+		if (expiry_set(ccd, key, klen, value, vlen, expires_in, &why) == -1)
+			return why != NULL ? rpc_fail(call, CC_CTL_ERR_INVALID_KV, "%s", why) :
+			    rpc_fail_errno(call, errno, "refused by the engine");
+		return rpc_own_version(call, key, klen);
+	}
+	expiry_forget(ccd, key, klen);
+	rc = ttl ? cc_engine_set_with_ttl(ccd->engine, key, klen, value, vlen) :
+	    cc_engine_set(ccd->engine, key, klen, value, vlen);
 	if (rc == -1)
 		return rpc_fail_errno(call, errno, "refused by the engine");
 	return rpc_own_version(call, key, klen);
@@ -674,6 +745,8 @@ rpc_delete_common(struct rpc_call *call, bool after_ttl)
 	/* only visible keys: deleting a tombstone again would bump its version */
 	if (cc_node_get(cc_engine_self_node(call->ccd->engine), key, len) == NULL)
 		return rpc_fail(call, CC_CTL_ERR_NOT_FOUND, "no such key");
+	/* the deadline goes first: this deletion must not look like an expiry */
+	expiry_forget(call->ccd, key, len);
 	rc = after_ttl ? cc_engine_delete_after_ttl(call->ccd->engine, key, len) :
 	    cc_engine_delete(call->ccd->engine, key, len);
 	if (rc == -1)

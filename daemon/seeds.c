@@ -14,6 +14,10 @@
  * round, startup never waits for DNS: the first rounds may simply have
  * fewer seeds. Host names from /etc/hosts (localhost) resolve at once.
  *
+ * Extra seeds (the peer cache's, seeds_set_extra) are fixed addresses
+ * kept apart from the configured ones: every push merges both, so a DNS
+ * refresh or a SIGHUP that replaces the configured seeds keeps them.
+ *
  * evdns delivers cancellations from the event loop, after the call that
  * cancels; so a host whose look-up is cancelled is not freed there but
  * orphaned, and freed by its callback.
@@ -58,6 +62,8 @@ struct seeds {
 	size_t			 n_literals;
 	struct seed_host_list	 hosts;		/* listed and orphaned */
 	size_t			 n_listed;
+	struct cc_addr		*extra;		/* seeds_set_extra() */
+	size_t			 n_extra;
 	struct cc_addr		*current;	/* last pushed into the engine */
 	size_t			 n_current;
 };
@@ -90,13 +96,13 @@ addr_in(const struct cc_addr *set, size_t n, const struct cc_addr *a)
 	return false;
 }
 
-/* literals ∪ every listed host's latest addresses -> the engine */
+/* literals ∪ every listed host's latest addresses ∪ extras -> the engine */
 static void
 push(struct seeds *s)
 {
 	struct seed_host	*h;
 	struct cc_addr		*set;
-	size_t			 n = 0, cap = s->n_literals;
+	size_t			 n = 0, cap = s->n_literals + s->n_extra;
 
 	TAILQ_FOREACH(h, &s->hosts, entry)
 		if (!h->orphan)
@@ -109,6 +115,9 @@ push(struct seeds *s)
 		for (size_t i = 0; !h->orphan && i < h->n_addrs; i++)
 			if (!addr_in(set, n, &h->addrs[i]))
 				set[n++] = h->addrs[i];
+	for (size_t i = 0; i < s->n_extra; i++)
+		if (!addr_in(set, n, &s->extra[i]))
+			set[n++] = s->extra[i];
 	if (s->ccd->engine != NULL && cc_engine_set_seeds(s->ccd->engine, set, n) == -1)
 		fatalx("seeds: out of memory");
 	free(s->current);
@@ -366,6 +375,33 @@ fail:
 	return -1;
 }
 
+/* Whether a is this node's own gossip address (listen or advertised). */
+static bool
+is_self(const struct seeds *s, const struct cc_addr *a)
+{
+	const struct ccd_config *cfg = s->ccd->cfg;
+
+	return cfg != NULL && (cc_addr_is_equal(a, &cfg->advertise_addr) ||
+	    cc_addr_is_equal(a, &cfg->listen_addr));
+}
+
+void
+seeds_set_extra(struct seeds *s, const struct cc_addr *addrs, size_t n)
+{
+	free(s->extra);
+	s->extra = xcalloc(n, sizeof(*s->extra));
+	s->n_extra = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* never ourselves; an IPv4 socket cannot reach IPv6 ones */
+		if (is_self(s, &addrs[i]) ||
+		    (addrs[i].family == CC_AF_INET6 && !listens_v6(s)) ||
+		    addr_in(s->extra, s->n_extra, &addrs[i]))
+			continue;
+		s->extra[s->n_extra++] = addrs[i];
+	}
+	push(s);
+}
+
 size_t
 seeds_current(const struct seeds *s, const struct cc_addr **set)
 {
@@ -410,6 +446,7 @@ seeds_free(struct seeds *s)
 	while ((h = TAILQ_FIRST(&s->hosts)) != NULL)
 		host_free(s, h);
 	free(s->literals);
+	free(s->extra);
 	free(s->current);
 	free(s);
 }

@@ -33,6 +33,14 @@ struct seeds	*seeds_new(struct ccd *, struct evdns_base *dns);
  * string, with nothing changed.
  */
 int	seeds_set(struct seeds *, char *const *specs, size_t n, char **cause);
+/*
+ * Replaces the extra seeds (copied; the peer cache's): fixed addresses
+ * merged, without duplicates, with the configured ones every time the
+ * engine's set is replaced, so they survive DNS refreshes and
+ * seeds_set(). This node's own address, and IPv6 addresses on an IPv4
+ * socket, are left out. The engine's set is replaced at once.
+ */
+void	seeds_set_extra(struct seeds *, const struct cc_addr *, size_t);
 /* Starts a look-up of every host name whose last one has completed. */
 void	seeds_refresh(struct seeds *);
 /* Refresh period (default SEEDS_REFRESH_MS; tests shorten it). */

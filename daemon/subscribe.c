@@ -37,6 +37,7 @@
 #include "cc_ctlproto.h"
 #include "ccd.h"
 #include "control.h"
+#include "expiry.h"
 #include "log.h"
 #include "rpc.h"
 #include "subscribe.h"
@@ -385,16 +386,22 @@ fail:
 
 /* ---- fan-out ----------------------------------------------------------------- */
 
+/*
+ * The event of an entry write is its status, except that a tombstone of a
+ * key whose owner marked it expired (expiry.c) is an "expired" event.
+ */
 static json_t *
-kv_params(const struct cc_event *ev)
+kv_params(struct ccd *ccd, const struct cc_event *ev)
 {
 	static const char	*names[] = { "set", "deleted", "ttl_marked" };
 	const struct cc_kv	*kv = ev->kv;
+	const char		*event;
 	json_t			*o;
 
 	if ((unsigned)kv->status > CC_STATUS_DELETE_AFTER_TTL || (o = json_object()) == NULL)
 		return NULL;
-	if (json_object_set_new(o, "event", json_string(names[kv->status])) == -1 ||
+	event = expiry_is_expired(ccd, ev->node, kv) ? "expired" : names[kv->status];
+	if (json_object_set_new(o, "event", json_string(event)) == -1 ||
 	    rpc_set_node_fields(o, ev->node) == -1 ||
 	    json_object_set_new(o, "key", cc_ctl_string(kv->key, kv->key_len)) == -1 ||
 	    json_object_set_new(o, "value", cc_ctl_string(kv->value, kv->value_len)) == -1 ||
@@ -423,7 +430,7 @@ fanout_kv(struct ccd *ccd, const struct cc_event *ev)
 			    !cc_ctl_key_is_listed(ev->kv->key, ev->kv->key_len, s->prefix,
 			    s->prefix_len))
 				continue;
-			if (n == NULL && (n = note_new(CC_CTL_KEY_CHANGED, kv_params(ev))) == NULL) {
+			if (n == NULL && (n = note_new(CC_CTL_KEY_CHANGED, kv_params(ccd, ev))) == NULL) {
 				log_warnx("subscribe: cannot encode a key notification");
 				return;
 			}

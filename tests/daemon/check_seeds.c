@@ -324,6 +324,48 @@ START_TEST(test_set_replaces_and_keeps_still_listed_hosts)
 }
 END_TEST
 
+/* The peer cache's extra seeds: merged, deduplicated, never self, kept by refreshes. */
+START_TEST(test_extra_seeds_survive_set_and_refresh)
+{
+	struct fixture	 f;
+	struct seeds	*s;
+	struct fake_ns	 ns;
+	char		*first[] = { "127.0.0.1:7001", "localhost:7002" };
+	char		*second[] = { "localhost:7002" };
+	struct cc_addr	 extra[5];
+	const char	*texts[5] = { "127.0.0.1:7001", "127.0.0.1:7010", "127.0.0.1:7010",
+			    "127.0.0.1:7600", "[::1]:7011" };
+
+	fixture_init(&f);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(cc_addr_parse(texts[i], &extra[i]), 0);
+	s = seeds_new(&f.ccd, resolver(f.ccd.base, &ns, true));
+	ck_assert_int_eq(seeds_set(s, first, 2, NULL), 0);
+	seeds_set_extra(s, extra, 5);
+	/* 7001 once, 7002, 7010 once; not 7600 (this node), not IPv6 */
+	ck_assert(current_has(s, "127.0.0.1:7010"));
+	ck_assert(!current_has(s, "127.0.0.1:7600"));
+	ck_assert_uint_eq(seeds_current(s, &(const struct cc_addr *){ NULL }), 3);
+	ck_assert(engine_sends_to(&f, "127.0.0.1:7010"));
+	/* a new configured list (SIGHUP) and DNS refreshes keep them */
+	ck_assert_int_eq(seeds_set(s, second, 1, NULL), 0);
+	ck_assert(current_has(s, "127.0.0.1:7001"));
+	ck_assert(current_has(s, "127.0.0.1:7010"));
+	seeds_set_refresh_ms(s, 20);
+	run_for_ms(&f, 100);
+	run_until_resolved(&f, s);
+	ck_assert(current_has(s, "127.0.0.1:7002"));
+	ck_assert(current_has(s, "127.0.0.1:7010"));
+	ck_assert_uint_eq(seeds_current(s, &(const struct cc_addr *){ NULL }), 3);
+	/* no configured seed at all: the extras alone */
+	ck_assert_int_eq(seeds_set(s, NULL, 0, NULL), 0);
+	ck_assert_uint_eq(seeds_current(s, &(const struct cc_addr *){ NULL }), 2);
+	seeds_free(s);
+	fake_ns_close(&ns);
+	fixture_clear(&f);
+}
+END_TEST
+
 START_TEST(test_lookups_in_flight_cancelled_cleanly)
 {
 	struct fixture	 f;
@@ -486,6 +528,7 @@ seeds_suite(void)
 	tcase_add_test(tc, test_literals_and_hosts_file_names_at_once);
 	tcase_add_test(tc, test_failed_lookup_counted_logged_once_per_streak);
 	tcase_add_test(tc, test_set_replaces_and_keeps_still_listed_hosts);
+	tcase_add_test(tc, test_extra_seeds_survive_set_and_refresh);
 	tcase_add_test(tc, test_lookups_in_flight_cancelled_cleanly);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tn, test_notify_path_and_abstract_sockets);

@@ -9,7 +9,8 @@
  * ASan catches any read past the line. Every input gets a fresh engine
  * (holding one remote replica), control and detached client: crashes
  * reproduce from the input alone. Replies are drained and checked to be
- * whole lines.
+ * whole lines. The key-ttl extension is on, and due expiries run between
+ * lines (the clock moves 10 ms per line).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "../../daemon/ccd.h"
 #include "../../daemon/control.h"
 #include "../../daemon/leave.h"
+#include "../../daemon/expiry.h"
 #include "../../daemon/log.h"
 #include "fuzz_env.h"
 
@@ -104,6 +106,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (control_new(&ccd) == NULL)
 		abort();
 	control_set_clock(ccd.control, clock_of, &fe);
+	cfg.extensions = CCD_EXT_KEY_TTL;
+	if ((ccd.expiry = expiry_new(&ccd)) == NULL)
+		abort();
+	expiry_set_clock(ccd.expiry, clock_of, &fe);
 	cc_engine_set(ccd.engine, "own", 3, "v", 1);
 	memset(&kv, 0, sizeof(kv));
 	kv.key = "k";
@@ -132,6 +138,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a write between lines: subscriptions get notifications */
 		fe.now_ms += 10;
 		cc_engine_set(ccd.engine, "tick", 4, lines % 2 ? "a" : "b", 1);
+		(void)expiry_run(ccd.expiry);
 		drain(c);
 		lines++;
 		if (nl == NULL)
@@ -142,6 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	control_client_destroy(c);
 	leave_free(&ccd);
 	control_close(&ccd);
+	expiry_free(ccd.expiry);
 	cc_engine_free(ccd.engine);
 	current = NULL;
 	return 0;

@@ -61,6 +61,9 @@ lines = [
     '{"jsonrpc":"2.0","id":17,"method":"members","params":{"filter":"left"}}',
     '{"jsonrpc":"2.0","id":18,"method":"force_leave","params":{"node":"peer"}}',
     '{"jsonrpc":"2.0","id":19,"method":"leave"}',
+    '{"jsonrpc":"2.0","id":20,"method":"set","params":{"key":"lock","value":"me","expires_in":"20ms"}}',
+    '{"jsonrpc":"2.0","id":21,"method":"set","params":{"key":"own","value":"v","expires_in":15}}',
+    '{"jsonrpc":"2.0","id":22,"method":"get","params":{"key":"lock"}}',
 ]
 for i, l in enumerate(lines):
     with open(os.path.join(out, "fuzz_ctl_line", "line_%02d" % i), "w") as f:

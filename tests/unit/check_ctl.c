@@ -816,9 +816,9 @@ START_TEST(test_get_set_del)
 	assert_fails(&r, 4, "del t/k: no such key", "del twice (alias delete)");
 	run_free(&r);
 
-	/* --ttl on set and on del: still visible, marked */
-	CTL(&r, &a, "set", "t/ttl", "v", "--ttl");
-	assert_ok(&r, "set --ttl");
+	/* --mark-ttl on set and on del (chitchat's mark): still visible, marked */
+	CTL(&r, &a, "set", "t/ttl", "v", "--mark-ttl");
+	assert_ok(&r, "set --mark-ttl");
 	run_free(&r);
 	CTL(&r, &a, "get", "t/ttl", "--json");
 	j = parse_json(r.out, "get ttl");
@@ -827,13 +827,66 @@ START_TEST(test_get_set_del)
 	run_free(&r);
 	CTL(&r, &a, "set", "t/d", "v");
 	run_free(&r);
-	CTL(&r, &a, "del", "t/d", "--ttl");
-	assert_ok(&r, "del --ttl");
+	CTL(&r, &a, "del", "t/d", "--mark-ttl");
+	assert_ok(&r, "del --mark-ttl");
 	run_free(&r);
 	CTL(&r, &a, "get", "t/d", "--json");
 	j = parse_json(r.out, "get del --ttl");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "ttl_marked");
 	json_decref(j);
+	run_free(&r);
+}
+END_TEST
+
+/* set --ttl DURATION: the key expires (extension key-ttl), on this node and the other */
+START_TEST(test_set_ttl_expires)
+{
+	struct run	 r;
+	json_t		*j;
+	long long	 deadline;
+	char		*line;
+
+	CTL(&r, &a, "set", "t/exp", "soon", "--ttl", "1s");
+	assert_ok(&r, "set --ttl 1s");
+	run_free(&r);
+	/* before the deadline: there, with its deadline, in JSON and in the table */
+	CTL(&r, &a, "get", "t/exp", "--json");
+	assert_ok(&r, "get t/exp");
+	j = parse_json(r.out, "get t/exp");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "value")), "soon");
+	ck_assert(json_is_integer(json_object_get(j, "expires_at_ms")));
+	json_decref(j);
+	run_free(&r);
+	CTL(&r, &a, "keys", "t/exp");
+	assert_ok(&r, "keys t/exp");
+	line = r.out;
+	ck_assert_msg(strncmp(line, "t/exp\tsoon\t", 11) == 0, "%s", line);
+	ck_assert_msg(strstr(line, "\tset\tin ") != NULL || strstr(line, "\tset\tnow") != NULL,
+	    "no EXPIRES: %s", line);
+	run_free(&r);
+	/* then gone, on both nodes (bounded) */
+	deadline = now_ms() + 20000;
+	for (;;) {
+		struct run rb;
+		int sa, sb;
+
+		CTL(&r, &a, "get", "t/exp");
+		CTL(&rb, &b, "get", "t/exp", "--node", "ctl-a");
+		sa = r.status;
+		sb = rb.status;
+		run_free(&r);
+		run_free(&rb);
+		if (sa == 4 && sb == 4)
+			break;
+		ck_assert_msg(now_ms() < deadline, "t/exp still there: a %d, b %d", sa, sb);
+		sleep_ms(100);
+	}
+	/* a key without --ttl shows "-" */
+	CTL(&r, &a, "set", "t/plain", "v");
+	run_free(&r);
+	CTL(&r, &a, "keys", "t/plain");
+	ck_assert_msg(strncmp(r.out, "t/plain\tv\t", 10) == 0 &&
+	    strstr(r.out, "\tset\t-\n") != NULL, "%s", r.out);
 	run_free(&r);
 }
 END_TEST
@@ -921,8 +974,8 @@ START_TEST(test_keys)
 	ck_assert(strncmp(r.out, "k/1\tone\t", 8) == 0);
 	ck_assert_msg(strstr(r.out, "\nk/2\ttwo\\tand\\\\more\\nlines\t") != NULL,
 	    "not escaped: %s", r.out);
-	ck_assert_uint_eq(count_char(r.out, '\t'), 3);
-	ck_assert(strstr(r.out, "\tset\n") != NULL);
+	ck_assert_uint_eq(count_char(r.out, '\t'), 4);
+	ck_assert(strstr(r.out, "\tset\t-\n") != NULL);
 	run_free(&r);
 
 	/* one shape: {"nodes":[{"node":{...},"entries":[...]}]} */
@@ -995,7 +1048,7 @@ START_TEST(test_keys)
 	CTL(&r, &a, "keys", "k/", "--deleted");
 	snprintf(expect, sizeof(expect), "k/1\t\t");
 	ck_assert(strncmp(r.out, expect, strlen(expect)) == 0);
-	ck_assert_ptr_nonnull(strstr(r.out, "\tdeleted\n"));
+	ck_assert_ptr_nonnull(strstr(r.out, "\tdeleted\t-\n"));
 	run_free(&r);
 }
 END_TEST
@@ -1142,7 +1195,7 @@ START_TEST(test_watch_keys_json_in_order)
 	run_free(&r);
 	CTL(&r, &a, "del", "wj/1");
 	run_free(&r);
-	CTL(&r, &a, "set", "wj/2", "c d", "--ttl");
+	CTL(&r, &a, "set", "wj/2", "c d", "--mark-ttl");
 	run_free(&r);
 	CTL(&r, &a, "set", "other/x", "not watched");
 	run_free(&r);
@@ -1401,8 +1454,8 @@ START_TEST(test_table_under_pty)
 	ck_assert_ptr_null(strchr(out, '\t'));
 	strip_ansi(out);
 	ck_assert_uint_eq(count_lines(out), 3);
-	ck_assert(strncmp(out, "NODE   KEY          VALUE          VERSION  STATUS\n",
-	    51) == 0);
+	ck_assert(strncmp(out, "NODE   KEY          VALUE          VERSION  STATUS  EXPIRES\n",
+	    60) == 0);
 	ck_assert_int_eq(column_of(out, 0, "VALUE"), column_of(out, 1, "10.0.0.5"));
 	ck_assert_int_eq(column_of(out, 0, "VALUE"), column_of(out, 2, "10.0.0.6"));
 	ck_assert_int_eq(column_of(out, 0, "STATUS"), column_of(out, 2, "set"));
@@ -1681,7 +1734,11 @@ START_TEST(test_usage_errors_exit_2)
 		{ "wait", "--key", "k", "--node", "n", "--all" },
 		{ "--timeout", "5", "info" }, { "--timeout", "soon", "info" },
 		{ "-t", "-1s", "info" }, { "--socket", "", "info" },
-		{ "info", "--json=yes" }, { "set", "k", "v", "--ttl", "--ttl" },
+		{ "info", "--json=yes" }, { "set", "k", "v", "--mark-ttl", "--mark-ttl" },
+		{ "set", "k", "v", "--ttl" }, { "set", "k", "v", "--ttl", "0" },
+		{ "set", "k", "v", "--ttl", "soon" }, { "set", "k", "v", "--ttl", "30" },
+		{ "set", "k", "v", "--ttl", "366d" }, { "set", "k", "v", "--ttl", "-1s" },
+		{ "set", "k", "v", "--ttl", "1s", "--mark-ttl" }, { "del", "k", "--ttl" },
 		{ "help", "nothing" }, { "-Z" }, { "version", "x" },
 	};
 	struct run r;
@@ -1811,6 +1868,7 @@ ctl_suite(void)
 	tcase_add_test(cluster, test_members_plain_and_json);
 	tcase_add_test(cluster, test_metrics);
 	tcase_add_test(cluster, test_get_set_del);
+	tcase_add_test(cluster, test_set_ttl_expires);
 	tcase_add_test(cluster, test_set_from_stdin);
 	tcase_add_test(cluster, test_keys);
 	tcase_add_test(cluster, test_wait_members);
