@@ -4,6 +4,7 @@
  */
 #include <time.h>
 
+#include "catchup.h"
 #include "ccd.h"
 #include "log.h"
 #include "subscribe.h"
@@ -31,4 +32,5 @@ ccd_on_engine_event(void *arg, const struct cc_event *ev)
 		    CC_LOG_INFO : CC_LOG_DEBUG, "node %s: %s", id, change[ev->change]);
 	}
 	subscribe_engine_event(ccd, ev);
+	catchup_on_engine_event(ccd->catchup, ev, ccd->gossip.rx_from);
 }

@@ -8,6 +8,7 @@
  *   control.c     Unix control socket: clients, line framing, limits, credentials
  *   rpc.c         JSON-RPC 2.0 method table and handlers
  *   subscribe.c   fan-out of engine events to subscribed clients, backpressure
+ *   catchup.c     catch-up side channel: whole node states over TCP after a reset
  *   metrics.c     Prometheus text exposition
  *   log.c         logging
  *
@@ -113,6 +114,7 @@ struct ccd_counters {
 	uint64_t	dns_failures;
 };
 
+struct catchup;
 struct control;
 struct seeds;
 
@@ -123,6 +125,7 @@ struct ccd {
 	struct gossip		 gossip;
 	struct control		*control;	/* NULL when disabled */
 	struct seeds		*seeds;
+	struct catchup		*catchup;	/* NULL in tests without a loop */
 	uint64_t		 start_ms;	/* monotonic ms at start */
 	struct ccd_counters	 counters;
 };

@@ -25,6 +25,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "catchup.h"
 #include "ccd.h"
 #include "config.h"
 #include "control.h"
@@ -273,6 +274,8 @@ shutdown_all(struct daemon *d)
 		event_free(d->watchdog);
 	if (d->control_opened)
 		control_close(ccd);
+	catchup_free(ccd->catchup);
+	ccd->catchup = NULL;
 	gossip_close(&ccd->gossip);
 	seeds_free(ccd->seeds);		/* last: runs one pass of the loop */
 	cc_engine_free(ccd->engine);
@@ -321,6 +324,11 @@ run(struct daemon *d)
 			log_msg(CC_LOG_ERROR, "--set %s: %s", kv->key, strerror(errno));
 			goto fail;
 		}
+	}
+	/* TCP on the gossip port number, ready before a datagram can reset */
+	if ((ccd->catchup = catchup_new(ccd)) == NULL) {
+		log_msg(CC_LOG_ERROR, "catch-up: %s", strerror(errno));
+		goto fail;
 	}
 	ccd->seeds = seeds_new(ccd, NULL);
 	if (seeds_set(ccd->seeds, cfg->seeds, cfg->n_seeds, &cause) == -1) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catchup.h"
 #include "ccd.h"
 #include "control.h"
 #include "metrics.h"
@@ -60,6 +61,49 @@ label(FILE *f, const char *s, size_t len)
 		else
 			fputc(s[i], f);
 	}
+}
+
+/* The catch-up side channel (catchup.c); zeros when it is not running. */
+static void
+catchup_metrics(FILE *f, const struct catchup_stats *cs)
+{
+	static const struct catchup_stats none;
+
+	if (cs == NULL)
+		cs = &none;
+	counter(f, "catchup_fetches_started_total",
+	    "Catch-up fetches started (a received delta reset a replica).", cs->fetches_started);
+	counter(f, "catchup_fetches_completed_total",
+	    "Catch-up fetches that applied a whole node state.", cs->fetches_completed);
+	counter(f, "catchup_fetches_unneeded_total",
+	    "Catch-up fetches answered up to date or not found, or stale on arrival.",
+	    cs->fetches_unneeded);
+	counter(f, "catchup_fetches_failed_total",
+	    "Catch-up fetches that failed after connecting (timeout, bad answer, limits).",
+	    cs->fetches_failed);
+	counter(f, "catchup_fetches_refused_total",
+	    "Catch-up fetches refused: no connection (peer without the extension) or a refusal.",
+	    cs->fetches_refused);
+	counter(f, "catchup_resets_not_fetched_total",
+	    "Resets that started no fetch: one in flight, address refused recently, queue full.",
+	    cs->resets_not_fetched);
+	gauge(f, "catchup_fetches_in_flight", "Catch-up fetches connecting or receiving.",
+	    cs->fetches_in_flight);
+	counter(f, "catchup_rx_bytes_total", "Bytes received by catch-up fetches.",
+	    cs->rx_bytes);
+	counter(f, "catchup_entries_applied_total",
+	    "Entries applied by catch-up fetches (through the reset API).", cs->entries_applied);
+	gauge(f, "catchup_listening", "1 if this node serves catch-up requests on TCP.",
+	    cs->listening ? 1 : 0);
+	counter(f, "catchup_server_connections_total", "Catch-up connections accepted.",
+	    cs->server_connections);
+	counter(f, "catchup_requests_served_total",
+	    "Catch-up requests answered with a whole node state.", cs->requests_served);
+	counter(f, "catchup_requests_refused_total",
+	    "Catch-up connections refused: over the limit, malformed, another cluster or version.",
+	    cs->requests_refused);
+	counter(f, "catchup_tx_bytes_total", "Bytes sent in catch-up answers.", cs->tx_bytes);
+	gauge(f, "catchup_server_connections", "Catch-up connections open.", cs->server_open);
 }
 
 char *
@@ -162,6 +206,7 @@ metrics_format(struct ccd *ccd, size_t *len)
 	counter(f, "gossip_oversized_datagrams_total",
 	    "Datagrams dropped: larger than 65,507 bytes.", ccd->gossip.oversized);
 	counter(f, "dns_failures_total", "Seed resolutions that failed.", k->dns_failures);
+	catchup_metrics(f, ccd->catchup != NULL ? catchup_stats(ccd->catchup) : NULL);
 
 	/* control socket */
 	gauge(f, "control_clients", "Control clients connected.",
