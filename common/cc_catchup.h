@@ -30,6 +30,8 @@
 #define CC_CATCHUP_PREFIX	4		/* the u32 length */
 /* Largest body of one frame: a chunk and room for sealing. */
 #define CC_CATCHUP_MAX_FRAME	(320u * 1024)
+/* Largest REQUEST body: two strings of at most 65,535 bytes and fixed fields. */
+#define CC_CATCHUP_MAX_REQUEST	(1 + 4 + 1 + 2 * (2 + 65535) + 8 + 19 + 16)
 /* A chunk's delta budget: above the largest KV operation (two u16 strings). */
 #define CC_CATCHUP_CHUNK_BUDGET	(256u * 1024)
 

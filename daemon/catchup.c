@@ -42,6 +42,7 @@ struct cu_conn {				/* server side: one answer */
 	TAILQ_ENTRY(cu_conn)	 entry;
 	struct catchup		*cu;
 	struct bufferevent	*bev;
+	struct event		*deadline;	/* for the request, then the answer */
 	struct cc_catchup_tx	 tx;
 	bool			 answered;	/* the header is queued */
 	bool			 closing;	/* the last frame is queued */
@@ -217,6 +218,8 @@ conn_free(struct cu_conn *c)
 	cu->st.server_open--;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	cc_catchup_tx_clear(&c->tx);
 	free(c);
 }
@@ -289,6 +292,7 @@ conn_request(struct cu_conn *c)
 	struct catchup			*cu = c->cu;
 	struct cc_catchup_request	 req;
 	struct cc_catchup_header	 h;
+	struct timeval			 tv;
 	int				 st;
 
 	if (cc_catchup_request_decode(cu->scratch.data, cu->scratch.len, &req) == -1) {
@@ -311,6 +315,8 @@ conn_request(struct cu_conn *c)
 		return;
 	}
 	c->answered = true;
+	timeval_ms(&tv, CATCHUP_FETCH_DEADLINE_MS);
+	evtimer_add(c->deadline, &tv);
 	conn_send(c);
 	if (st == CC_CATCHUP_WRONG_CLUSTER || st == CC_CATCHUP_BAD_VERSION)
 		conn_refuse(c, status_name[st]);
@@ -334,7 +340,7 @@ conn_on_read(struct bufferevent *bev, void *arg)
 
 	if (c->answered)
 		return;
-	rc = catchup_frame_in(c->cu, bufferevent_get_input(bev), CC_CATCHUP_MAX_FRAME,
+	rc = catchup_frame_in(c->cu, bufferevent_get_input(bev), CC_CATCHUP_MAX_REQUEST,
 	    &c->cu->scratch);
 	if (rc == -1) {
 		conn_refuse(c, "bad frame length");
@@ -370,11 +376,27 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* A slow client holds a slot for a bounded time: idle timeouts alone would not. */
+static void
+conn_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cu_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->answered)
+		conn_refuse(c, "no request in time");
+	else
+		log_debug("catch-up: answer to %s took too long", c->peer);
+	conn_free(c);
+}
+
 static void
 conn_new(struct catchup *cu, int fd, const struct sockaddr_storage *ss)
 {
 	struct cu_conn	*c;
 	struct cc_addr	 a;
+	struct timeval	 tv;
 
 	cu->st.server_connections++;
 	if (cu->st.server_open >= CATCHUP_MAX_SERVED) {
@@ -385,9 +407,13 @@ conn_new(struct catchup *cu, int fd, const struct sockaddr_storage *ss)
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->bev = bufferevent_socket_new(cu->ccd->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    (c->bev = bufferevent_socket_new(cu->ccd->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (c->deadline = evtimer_new(cu->ccd->base, conn_on_deadline, c)) == NULL) {
+		if (c != NULL && c->bev != NULL)
+			bufferevent_free(c->bev);	/* closes fd */
+		else
+			close(fd);
 		free(c);
-		close(fd);
 		log_warnx("catch-up: new connection: out of memory");
 		return;
 	}
@@ -401,8 +427,10 @@ conn_new(struct catchup *cu, int fd, const struct sockaddr_storage *ss)
 	cu->st.server_open++;
 	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
 	/* the request is one frame: refuse a slow or endless one */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CC_CATCHUP_PREFIX + CC_CATCHUP_MAX_FRAME);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CC_CATCHUP_PREFIX + CC_CATCHUP_MAX_REQUEST);
 	set_timeouts(c->bev, CATCHUP_IDLE_TIMEOUT_MS, CATCHUP_IDLE_TIMEOUT_MS);
+	timeval_ms(&tv, CATCHUP_IDLE_TIMEOUT_MS);
+	evtimer_add(c->deadline, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 

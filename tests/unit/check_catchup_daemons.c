@@ -132,6 +132,21 @@ wait_metric(struct ctlc *c, const struct dproc *d, const char *name, double min)
 	return v;
 }
 
+/* Waits (bounded) until a metric falls to at most max. */
+static void
+wait_metric_max(struct ctlc *c, const struct dproc *d, const char *name, double max)
+{
+	long long	deadline = now_ms() + WAIT_MS;
+	double		v;
+
+	while ((v = ctlc_metric(c, name)) > max) {
+		if (now_ms() > deadline)
+			ck_abort_msg("%s: %s stayed at %g, above %g, for %d ms", d->node_id, name, v,
+			    max, WAIT_MS);
+		usleep(20000);
+	}
+}
+
 /*
  * n keys with random printable values (hardly compressible), then DELETED
  * of them deleted; returns once the tombstones are purged, so that A's
@@ -357,6 +372,7 @@ START_TEST(test_server_refuses_hostile_requests_and_excess_connections)
 	uint8_t				 buf[64];
 	int				 fds[20], fd;
 	char				 addrtext[32];
+	double				 refused;
 
 	start_node(&a, "srv-a", NULL, NULL);
 	ca = open_ctl(&a);
@@ -401,6 +417,19 @@ START_TEST(test_server_refuses_hostile_requests_and_excess_connections)
 	ck_assert_double_eq(ctlc_metric(ca, "chitchatd_catchup_server_connections"), 16);
 	for (int i = 0; i < 20; i++)
 		close(fds[i]);
+	/* one that trickles a request: closed at the request deadline (5 s) */
+	wait_metric_max(ca, &a, "chitchatd_catchup_server_connections", 0);
+	refused = ctlc_metric(ca, "chitchatd_catchup_requests_refused_total");
+	fd = tcp_connect(&a);
+	ck_assert_int_eq(write(fd, "\x10\0\0\0\x01", 5), 5);
+	for (int i = 0; i < 3; i++) {
+		usleep(1500000);
+		ck_assert_int_eq(write(fd, "c", 1), 1);		/* never idle */
+	}
+	ck_assert_uint_eq(read_to_eof(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	ck_assert_double_eq(ctlc_metric(ca, "chitchatd_catchup_requests_refused_total"),
+	    refused + 1);
 	/* the daemon goes on, gossip included */
 	json_decref(ctlc_ok(ca, "set", "{\"key\":\"k\",\"value\":\"w\"}"));
 	wait_metric(ca, &a, "chitchatd_gossip_rounds_total",
