@@ -7,7 +7,8 @@
 #   make e2e        the real-network fault tests alone (tests/e2e/, root; network
 #                   namespaces), E2E="partition churn" for some scenarios only
 #   make bench      benchmarks (bench/): engine, control socket, cluster of N
-#                   chitchatd vs N Serf agents (installs serf, python3-msgpack);
+#                   chitchatd vs N Serf agents (installs serf, python3-msgpack),
+#                   catch-up of a 4 MB state;
 #                   writes bench/results/latest.md (~12 min). BENCH_QUICK=1: ~30 s
 #                   (N=10 only, one run); make bench-quick is the same.
 #   make fuzz       libFuzzer targets (tests/fuzz/, clang) built into build/fuzz,
