@@ -218,13 +218,15 @@ def main():
     print("## catch-up (bench/catchup.py)")
     print()
     print("A new node B joins a node A holding %d keys of %d-byte random values "
-          "(%.1f MB of keys and values), whose last_gc_version is above 0, so B's "
+          "(%d set, %d deleted and purged; %.1f MB of keys and values), whose "
+          "last_gc_version is therefore above 0, so B's "
           "replica of A is reset on its first exchange. Loopback, gossip every %s; time "
           "from B's start until B holds every key of A, and B's gossip rounds by then. "
           "\"catch-up\": B fetches A's state over TCP after the reset; \"gossip only\": B "
           "started with `--extensions none` (refilled by gossip, one datagram per "
           "exchange). Median of %d runs (min..max)."
-          % (a.keys, a.value_size, state / 1e6, a.gossip_interval, a.runs))
+          % (want, a.value_size, a.keys, a.keys - want, state / 1e6, a.gossip_interval,
+             a.runs))
     print()
     print("| B | time to full state, s | B's gossip rounds | catch-up fetches |")
     print("|---|---:|---:|---:|")
