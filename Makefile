@@ -83,7 +83,7 @@ E2E_BINS := $(E2E_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # The libFuzzer targets (tests/fuzz/*.c), built with clang in their own
 # build directory, FUZZ_BUILD, under ASan+UBSan.
-FUZZ_TARGETS := fuzz_decode fuzz_apply fuzz_ctl_line
+FUZZ_TARGETS := fuzz_decode fuzz_apply fuzz_ctl_line fuzz_catchup
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -141,7 +141,7 @@ tests: $(TEST_BINS) $(DTEST_BINS) $(E2E_BINS) $(BUILD)/chitchatctl $(BUILD)/chit
 # fuzz-bins runs inside the fuzz build (BUILD=$(FUZZ_BUILD) CC=clang FUZZ=1).
 fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/%)
 
-$(BUILD)/fuzz_decode $(BUILD)/fuzz_apply: $(BUILD)/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
+$(BUILD)/fuzz_decode $(BUILD)/fuzz_apply $(BUILD)/fuzz_catchup: $(BUILD)/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LIB_LDLIBS)
 
 $(BUILD)/fuzz_ctl_line: $(BUILD)/obj/tests/fuzz/fuzz_ctl_line.o $(DAEMON_LIB_OBJS) $(LIB)
