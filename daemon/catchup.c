@@ -272,7 +272,8 @@ conn_pump(struct cu_conn *c)
 			    c->peer, (unsigned long long)c->tx.n_sent,
 			    (unsigned long long)(ccd_now_ms() - c->t0));
 		} else
-			log_debug("catch-up: answer to %s aborted: the state changed", c->peer);
+			log_debug("catch-up: answer to %s aborted: %s", c->peer, c->tx.aborted ?
+			    "the state changed" : "output error");
 		conn_finish(c);
 	}
 }
@@ -496,7 +497,12 @@ fail:
 
 /* ---- client ----------------------------------------------------------------------- */
 
-enum fetch_end { FETCH_COMPLETED, FETCH_UNNEEDED, FETCH_FAILED, FETCH_REFUSED };
+/*
+ * FETCH_BROKEN is a failure whose peer does not speak the protocol (a
+ * malformed answer): like a refusal, its address is not asked again for
+ * a while, so a spoofed datagram source cannot aim us at a TCP service.
+ */
+enum fetch_end { FETCH_COMPLETED, FETCH_UNNEEDED, FETCH_FAILED, FETCH_BROKEN, FETCH_REFUSED };
 
 static void
 fetch_done(struct cu_fetch *f, enum fetch_end how, const char *why)
@@ -516,9 +522,12 @@ fetch_done(struct cu_fetch *f, enum fetch_end how, const char *why)
 		log_debug("catch-up: node %s from %s: not needed (%s)", f->name, f->from, why);
 		break;
 	case FETCH_FAILED:
+	case FETCH_BROKEN:
 		cu->st.fetches_failed++;
-		log_info("catch-up: node %s from %s failed: %s; gossip goes on", f->name,
-		    f->from, why);
+		if (how == FETCH_BROKEN)
+			refused_remember(cu, &f->peer, now);
+		log_info("catch-up: node %s from %s failed: %s; gossip goes on%s", f->name,
+		    f->from, why, how == FETCH_BROKEN ? " (not asked again for 600 s)" : "");
 		break;
 	case FETCH_REFUSED:
 		cu->st.fetches_refused++;
@@ -612,14 +621,16 @@ fetch_on_read(struct bufferevent *bev, void *arg)
 		if (rc == 0)
 			return;
 		if (rc == -1) {
-			fetch_done(f, FETCH_FAILED, "bad frame length");
+			fetch_done(f, FETCH_BROKEN, "bad frame length");
 			return;
 		}
 		f->cu->st.rx_bytes += CC_CATCHUP_PREFIX + f->cu->scratch.len;
 		f->bytes += CC_CATCHUP_PREFIX + f->cu->scratch.len;
 		rc = cc_catchup_rx_feed(&f->rx, f->cu->scratch.data, f->cu->scratch.len);
 		if (rc == -1) {
-			fetch_done(f, FETCH_FAILED, f->rx.why != NULL ? f->rx.why : "bad answer");
+			/* over a limit: a real server with a big state; else not one at all */
+			fetch_done(f, errno == EMSGSIZE ? FETCH_FAILED : FETCH_BROKEN,
+			    f->rx.why != NULL ? f->rx.why : "bad answer");
 			return;
 		}
 		if (rc == 1) {
