@@ -834,9 +834,11 @@ START_TEST(test_reserved_keys)
 	ck_assert_ptr_nonnull(p = next_note(F.c, CC_CTL_KEY_CHANGED));
 	ck_assert_int_eq(num(p, "subscription"), sub_reserved);
 	ck_assert_str_eq(str(p, "value"), "u");
+	json_decref(p);
 	ck_assert_ptr_nonnull(p = next_note(F.c, CC_CTL_KEY_CHANGED));
 	ck_assert_int_eq(num(p, "subscription"), sub_all);
 	ck_assert_str_eq(str(p, "key"), "app");
+	json_decref(p);
 	ck_assert_uint_eq(lines_queued(F.c), 0);
 }
 END_TEST
