@@ -298,6 +298,7 @@ conn_request(struct cu_conn *c)
 
 	if (cc_catchup_request_decode(cu->scratch.data, cu->scratch.len, &req) == -1) {
 		conn_refuse(c, "malformed request");
+		c->answered = true;	/* counted once; the deadline only closes it */
 		memset(&h, 0, sizeof(h));
 		h.version = CC_CATCHUP_VERSION;
 		h.status = CC_CATCHUP_BAD_REQUEST;
