@@ -528,13 +528,14 @@ fetch_done(struct cu_fetch *f, enum fetch_end how, const char *why)
 		if (how == FETCH_BROKEN)
 			refused_remember(cu, &f->peer, now);
 		log_info("catch-up: node %s from %s failed: %s; gossip goes on%s", f->name,
-		    f->from, why, how == FETCH_BROKEN ? " (not asked again for 600 s)" : "");
+		    f->from, why, how == FETCH_BROKEN ? " (not a catch-up server: not asked "
+		    "again for " CATCHUP_REFUSED_TEXT ")" : "");
 		break;
 	case FETCH_REFUSED:
 		cu->st.fetches_refused++;
 		refused_remember(cu, &f->peer, now);
-		log_info("catch-up: %s refused (%s): not asked again for %d s; gossip goes on",
-		    f->from, why, CATCHUP_REFUSED_MS / 1000);
+		log_info("catch-up: %s refused (%s): not asked again for " CATCHUP_REFUSED_TEXT
+		    "; gossip goes on", f->from, why);
 		break;
 	}
 	fetch_free(f);

@@ -30,6 +30,7 @@ struct catchup;
 #define CATCHUP_IDLE_TIMEOUT_MS		5000	/* no byte moved either way */
 #define CATCHUP_FETCH_DEADLINE_MS	60000	/* one fetch, start to end */
 #define CATCHUP_REFUSED_MS		(10 * 60 * 1000)	/* not asked again */
+#define CATCHUP_REFUSED_TEXT		"10 min"
 #define CATCHUP_REFUSED_SLOTS		32
 #define CATCHUP_SERVER_QUEUE		(512 * 1024)	/* output queued per answer */
 
