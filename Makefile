@@ -7,7 +7,8 @@
 #   make e2e        the real-network fault tests alone (tests/e2e/, root; network
 #                   namespaces), E2E="partition churn" for some scenarios only
 #   make bench      benchmarks (bench/): engine, control socket, cluster of N
-#                   chitchatd vs N Serf agents (installs serf, python3-msgpack);
+#                   chitchatd vs N Serf agents (installs serf, python3-msgpack),
+#                   catch-up of a 4 MB state;
 #                   writes bench/results/latest.md (~12 min). BENCH_QUICK=1: ~30 s
 #                   (N=10 only, one run); make bench-quick is the same.
 #   make fuzz       libFuzzer targets (tests/fuzz/, clang) built into build/fuzz,
@@ -84,7 +85,7 @@ E2E_BINS := $(E2E_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # The libFuzzer targets (tests/fuzz/*.c), built with clang in their own
 # build directory, FUZZ_BUILD, under ASan+UBSan.
-FUZZ_TARGETS := fuzz_decode fuzz_apply fuzz_ctl_line
+FUZZ_TARGETS := fuzz_decode fuzz_apply fuzz_ctl_line fuzz_catchup
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -142,7 +143,7 @@ tests: $(TEST_BINS) $(DTEST_BINS) $(E2E_BINS) $(BUILD)/chitchatctl $(BUILD)/chit
 # fuzz-bins runs inside the fuzz build (BUILD=$(FUZZ_BUILD) CC=clang FUZZ=1).
 fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/%)
 
-$(BUILD)/fuzz_decode $(BUILD)/fuzz_apply: $(BUILD)/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
+$(BUILD)/fuzz_decode $(BUILD)/fuzz_apply $(BUILD)/fuzz_catchup: $(BUILD)/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LIB_LDLIBS)
 
 $(BUILD)/fuzz_ctl_line: $(BUILD)/obj/tests/fuzz/fuzz_ctl_line.o $(DAEMON_LIB_OBJS) $(LIB)

@@ -10,6 +10,9 @@
 #            (N = 10, 50, 100; 3 runs each), with the targets of
 #            issue 6; Serf is left out if `serf` is not installed, byte
 #            counts if nftables is not usable (needs root)
+#   catchup  bench/catchup.py: time and gossip rounds for a new node to hold
+#            a 4 MB state after a reset, with catch-up and with gossip alone
+#            (3 runs each, about 20 s)
 #
 # --quick: engine --quick, rpc --quick, cluster N = 10 with one run and a 5 s
 # idle window (about 30 s in all; the targets are then judged at N = 10). Each part has a time bound
@@ -70,6 +73,7 @@ part rpc $t_rpc "$build/bench/rpc_bench" $quick --build "$build" --kv "$tmp/rpc.
 # shellcheck disable=SC2086
 part cluster $t_cluster "$py" "$here/cluster.py" --build "$build" $cluster_args \
 	--rpc-kv "$tmp/rpc.kv" --json "$here/results/cluster.json"
+part catchup 180 "$py" "$here/catchup.py" --build "$build" --runs 3
 
 {
 	echo "# chitchatd benchmarks"
@@ -81,6 +85,8 @@ part cluster $t_cluster "$py" "$here/cluster.py" --build "$build" $cluster_args 
 	echo "- wall time: $(($(date +%s) - start)) s"
 	echo
 	cat "$tmp/cluster.md"
+	echo
+	cat "$tmp/catchup.md"
 	echo
 	cat "$tmp/rpc.md"
 	echo

@@ -185,7 +185,8 @@ enum cc_node_change {
 	CC_NODE_DEAD,		/* left the live set */
 	CC_NODE_SCHEDULED,	/* scheduled for deletion */
 	CC_NODE_REMOVED,	/* garbage-collected; state about to be freed */
-	CC_NODE_RESET,		/* replica wiped by a reset delta */
+	CC_NODE_RESET,		/* replica wiped by a reset delta, or replaced
+				 * by cc_engine_reset_node_state() */
 };
 
 struct cc_event {
@@ -194,6 +195,14 @@ struct cc_event {
 	const struct cc_kv	*kv;		/* KV */
 	bool			 local;		/* KV: written by the local API */
 	enum cc_node_change	 change;	/* NODE */
+	/*
+	 * NODE, CC_NODE_RESET by a received delta: the reset node delta was
+	 * the last of its datagram, so the sender's size budget may have cut
+	 * it short (PROTOCOL.md §4.4: a delta stops at the first operation
+	 * that does not fit, so any node delta followed by another carried
+	 * every entry). False for the others and for the reset API.
+	 */
+	bool			 partial;
 	const struct cc_id	**live;		/* LIVE_NODES: ids, ChitchatId order */
 	size_t			 n_live;
 };
@@ -290,6 +299,9 @@ int	cc_engine_delete_after_ttl(struct cc_engine *, const char *key,
  * chitchat's reset_node_state_if_update (§6.5). Entries are copied.
  * Returns 0 when applied or skipped as chitchat does; -1 + EINVAL where
  * Rust would panic on its final assertion (writes already made stay).
+ * When applied, CC_EVENT_NODE CC_NODE_RESET follows the entries' KV
+ * events: keys absent from the new state were removed without an event.
+ * O(n log n) in the number of entries.
  */
 int	cc_engine_reset_node_state(struct cc_engine *, const struct cc_id *,
 	    const struct cc_kv *entries, size_t n, uint64_t max_version,
@@ -338,6 +350,8 @@ uint64_t		 cc_node_max_version(const struct cc_node *);
 uint64_t		 cc_node_last_gc_version(const struct cc_node *);
 size_t			 cc_node_num_visible(const struct cc_node *);
 size_t			 cc_node_num_stored(const struct cc_node *);
+/* Key and value bytes of the stored entries, tombstones included. */
+uint64_t		 cc_node_bytes(const struct cc_node *);
 /* Visible entry (not DELETED) or NULL. */
 const struct cc_kv	*cc_node_get(const struct cc_node *, const char *key, size_t key_len);
 /* Stored entry, tombstones included, or NULL. */

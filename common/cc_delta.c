@@ -209,8 +209,8 @@ cc_stale_candidates(struct cc_node_tree *nodes, const struct cc_digest_index *ix
  * Skipping it is safe: if no other entry goes out for the node, the
  * SET_MAX_VERSION below still brings the peer's max up to date.
  */
-static bool
-entry_is_relayable(const struct cc_entry *e)
+bool
+cc_entry_is_relayable(const struct cc_entry *e)
 {
 	return e->kv.status == CC_STATUS_DELETED || e->kv.key_len == 0 ||
 	    (unsigned char)e->kv.key[0] < 0x80;
@@ -228,7 +228,7 @@ add_node_delta(struct cc_delta_writer *w, const struct cc_stale_candidate *c)
 		return false;
 	for (e = cc_node_stale_first(ns, c->from); e != NULL;
 	    e = RB_NEXT(cc_version_tree, &ns->by_version, e)) {
-		if (!entry_is_relayable(e))
+		if (!cc_entry_is_relayable(e))
 			continue;
 		if (!cc_dw_add_kv(w, e->kv.key, e->kv.key_len, e->kv.value,
 		    e->kv.value_len, e->kv.version, (uint8_t)e->kv.status))

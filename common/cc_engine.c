@@ -147,7 +147,8 @@ emit(const struct cc_engine *e, const struct cc_event *ev)
 }
 
 static void
-emit_node(const struct cc_engine *e, const struct cc_node *n, enum cc_node_change c)
+emit_node_partial(const struct cc_engine *e, const struct cc_node *n,
+    enum cc_node_change c, bool partial)
 {
 	struct cc_event ev;
 
@@ -155,7 +156,14 @@ emit_node(const struct cc_engine *e, const struct cc_node *n, enum cc_node_chang
 	ev.type = CC_EVENT_NODE;
 	ev.node = &n->id;
 	ev.change = c;
+	ev.partial = partial;
 	emit(e, &ev);
+}
+
+static void
+emit_node(const struct cc_engine *e, const struct cc_node *n, enum cc_node_change c)
+{
+	emit_node_partial(e, n, c, false);
 }
 
 void
@@ -755,7 +763,8 @@ apply_delta(struct cc_engine *e, const struct cc_delta *delta)
 		if (reset) {
 			e->stats.resets_applied++;
 			any_reset = true;
-			emit_node(e, n, CC_NODE_RESET);
+			/* only the last node delta can have been cut (§4.4) */
+			emit_node_partial(e, n, CC_NODE_RESET, i + 1 == delta->n);
 		}
 	}
 	if (any_reset) {
@@ -1164,14 +1173,40 @@ cc_engine_delete_after_ttl(struct cc_engine *e, const char *key, size_t key_len)
 
 /* ---- reset API (§6.5) ------------------------------------------------------------- */
 
-static bool
-entries_have_key(const struct cc_kv *entries, size_t n, const struct cc_kv *kv)
+static int
+kv_ptr_key_cmp(const void *a, const void *b)
 {
+	const struct cc_kv *const *x = a, *const *y = b;
+
+	return cc_bytes_cmp((*x)->key, (*x)->key_len, (*y)->key, (*y)->key_len);
+}
+
+/* Whether kv's key is among the sorted entries: O(log n). */
+static bool
+sorted_have_key(const struct cc_kv **sorted, size_t n, const struct cc_kv *kv)
+{
+	const struct cc_kv *probe = kv;
+
+	return n > 0 && bsearch(&probe, sorted, n, sizeof(*sorted), kv_ptr_key_cmp) != NULL;
+}
+
+/*
+ * The entries by key, so that the keys to drop are found in O(n log n):
+ * a catch-up brings tens of thousands of entries, and a linear search per
+ * stored key (O(n^2)) stalled the event loop for seconds.
+ */
+static const struct cc_kv **
+sort_entries(const struct cc_kv *entries, size_t n)
+{
+	const struct cc_kv **v;
+
+	if ((v = calloc(n > 0 ? n : 1, sizeof(*v))) == NULL)
+		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (entries[i].key_len == kv->key_len &&
-		    memcmp(entries[i].key, kv->key, kv->key_len) == 0)
-			return true;
-	return false;
+		v[i] = &entries[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), kv_ptr_key_cmp);
+	return v;
 }
 
 int
@@ -1180,8 +1215,10 @@ cc_engine_reset_node_state(struct cc_engine *e, const struct cc_id *id,
 {
 	struct cc_node	*ns = node_find(e, id);
 	struct cc_entry	*en, *next;
+	const struct cc_kv **sorted = NULL;
 	uint64_t	 before_gc, before_max;
 	cc_mtime_t	 now = now_of(e);
+	int		 rc = -1;
 
 	if (ns == NULL) {
 		if (gc_find(e, id) != NULL || fence_active(e, id) != NULL)
@@ -1197,27 +1234,36 @@ cc_engine_reset_node_state(struct cc_engine *e, const struct cc_id *id,
 	}
 	before_gc = ns->last_gc_version;
 	before_max = ns->max_version;
-	if (!fd_ensure_window(e, ns))
+	/* allocations first: a failure then changes nothing */
+	if (!fd_ensure_window(e, ns) || (sorted = sort_entries(entries, n)) == NULL) {
+		errno = ENOMEM;
 		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (cc_node_store(ns, entries[i].key, entries[i].key_len,
 		    entries[i].value, entries[i].value_len, entries[i].version,
 		    entries[i].status, now, false) == -1)
-			return -1;
+			goto out;
 	/* keys absent from the new state go, with no tombstone and no event */
 	for (en = RB_MIN(cc_key_tree, &ns->by_key); en != NULL; en = next) {
 		next = RB_NEXT(cc_key_tree, &ns->by_key, en);
-		if (!entries_have_key(entries, n, &en->kv))
+		if (!sorted_have_key(sorted, n, &en->kv))
 			cc_node_remove_entry(ns, en);
 	}
 	ns->last_gc_version = gc_v;
+	/* [C-CHOICE] hosts learn that keys may have gone without an event */
+	emit_node(e, ns, CC_NODE_RESET);
 	if (ns->last_gc_version > before_gc ||
-	    (ns->last_gc_version == before_gc && ns->max_version > before_max))
-		return 0;
+	    (ns->last_gc_version == before_gc && ns->max_version > before_max)) {
+		rc = 0;
+		goto out;
+	}
 	/* [C-CHOICE] Rust panics on this assertion; we report it */
 	engine_log(e, CC_LOG_ERROR, "reset_node_state: state did not move forward");
 	errno = EINVAL;
-	return -1;
+out:
+	free(sorted);
+	return rc;
 }
 
 /* ---- reads ---------------------------------------------------------------------------- */
@@ -1399,6 +1445,12 @@ size_t
 cc_node_num_stored(const struct cc_node *n)
 {
 	return n->n_stored;
+}
+
+uint64_t
+cc_node_bytes(const struct cc_node *n)
+{
+	return n->bytes;
 }
 
 const struct cc_kv *

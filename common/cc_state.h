@@ -121,6 +121,9 @@ int	cc_node_delete_after_ttl(struct cc_node *, const char *key, size_t key_len,
 /* Entry GC (§6.4). Returns the number of entries removed. */
 size_t	cc_node_gc_expired(struct cc_node *, uint64_t grace_ms, cc_mtime_t now);
 
+/* Whether deltas (and catch-up answers) may carry the entry (cc_delta.c). */
+bool	cc_entry_is_relayable(const struct cc_entry *);
+
 /* First entry with version > from, in version order (iterate with RB_NEXT). */
 struct cc_entry *cc_node_stale_first(const struct cc_node *, uint64_t from);
 size_t	cc_node_count_stale(const struct cc_node *, uint64_t from);

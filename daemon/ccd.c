@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <string.h>
+#include "catchup.h"
 
 #include "ccd.h"
 #include "leave.h"
@@ -45,6 +46,7 @@ ccd_on_engine_event(void *arg, const struct cc_event *ev)
 	subscribe_engine_event(ccd, ev);
 	if (ev->type == CC_EVENT_KV)
 		leave_on_kv(ccd, ev);
+	catchup_on_engine_event(ccd->catchup, ev, ccd->gossip.rx_from);
 }
 
 bool

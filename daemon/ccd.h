@@ -11,6 +11,7 @@
  *   leave.c       graceful leave and force-leave (extensions leave, force-leave)
  *   expiry.c      keys that expire after a duration (extension key-ttl)
  *   peercache.c   known peers saved as seeds for the next start (peer-cache)
+ *   catchup.c     catch-up side channel: whole node states over TCP after a reset
  *   metrics.c     Prometheus text exposition
  *   log.c         logging
  *
@@ -152,6 +153,7 @@ struct ccd_counters {
 	uint64_t	peer_cache_save_errors;
 };
 
+struct catchup;
 struct control;
 struct leave;
 struct expiry;
@@ -170,6 +172,7 @@ struct ccd {
 	bool			 forcing;	/* inside a force-leave: removals are forced */
 	struct expiry		*expiry;	/* NULL unless CCD_EXT_KEY_TTL */
 	struct peercache	*peercache;	/* NULL unless CCD_EXT_PEER_CACHE + state dir */
+	struct catchup		*catchup;	/* NULL in tests without a loop */
 	uint64_t		 start_ms;	/* monotonic ms at start */
 	struct ccd_counters	 counters;
 };

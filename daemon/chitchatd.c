@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "cc_seal.h"
+#include "catchup.h"
 #include "ccd.h"
 #include "config.h"
 #include "control.h"
@@ -410,6 +411,8 @@ shutdown_all(struct daemon *d)
 	ccd->peercache = NULL;
 	expiry_free(ccd->expiry);	/* pending expiries die with this generation */
 	ccd->expiry = NULL;
+	catchup_free(ccd->catchup);
+	ccd->catchup = NULL;
 	gossip_close(&ccd->gossip);
 	seeds_free(ccd->seeds);		/* last: runs one pass of the loop */
 	cc_engine_free(ccd->engine);
@@ -468,6 +471,11 @@ run(struct daemon *d)
 	}
 	if (CCD_HAS_EXT(ccd, CCD_EXT_KEY_TTL) && (ccd->expiry = expiry_new(ccd)) == NULL)
 		fatalx("cannot create the expiry timer");
+	/* TCP on the gossip port number, ready before a datagram can reset */
+	if ((ccd->catchup = catchup_new(ccd)) == NULL) {
+		log_msg(CC_LOG_ERROR, "catch-up: %s", strerror(errno));
+		goto fail;
+	}
 	ccd->seeds = seeds_new(ccd, NULL);
 	if (seeds_set(ccd->seeds, cfg->seeds, cfg->n_seeds, &cause) == -1) {
 		log_msg(CC_LOG_ERROR, "%s", cause != NULL ? cause : "bad seed");

@@ -380,7 +380,9 @@ gossip_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (gossip_sockaddr_to_addr((struct sockaddr *)&ss, &from) == -1)
 			continue;
+		g->rx_from = &from;
 		gossip_deliver(g, &from, rxbuf, (size_t)n);
+		g->rx_from = NULL;
 	}
 	gossip_rearm(g);
 }

@@ -65,6 +65,8 @@ struct gossip {
 	uint64_t		 recv_errors;
 	uint64_t		 send_errors;
 	uint64_t		 oversized;
+	/* the source of the datagram being handled (engine events), else NULL */
+	const struct cc_addr	*rx_from;
 	void			(*on_event)(void *, const struct cc_event *);
 	void			*event_arg;
 	/* encryption */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catchup.h"
 #include "ccd.h"
 #include "control.h"
 #include "expiry.h"
@@ -94,6 +95,52 @@ crypto_metrics(FILE *f, const struct gossip *g)
 	counter(f, "gossip_opened_with_secondary_key_total",
 	    "Sealed datagrams opened with a secondary key, not the primary.",
 	    c->opened_secondary);
+}
+
+/* The catch-up side channel (catchup.c); zeros when it is not running. */
+static void
+catchup_metrics(FILE *f, const struct catchup_stats *cs)
+{
+	static const struct catchup_stats none;
+
+	if (cs == NULL)
+		cs = &none;
+	counter(f, "catchup_fetches_started_total",
+	    "Catch-up fetches started (a received delta reset a replica).", cs->fetches_started);
+	counter(f, "catchup_fetches_completed_total",
+	    "Catch-up fetches that applied a whole node state.", cs->fetches_completed);
+	counter(f, "catchup_fetches_unneeded_total",
+	    "Catch-up fetches answered up to date or not found, or stale on arrival.",
+	    cs->fetches_unneeded);
+	counter(f, "catchup_fetches_failed_total",
+	    "Catch-up fetches that failed after connecting (timeout, bad answer, limits).",
+	    cs->fetches_failed);
+	counter(f, "catchup_fetches_refused_total",
+	    "Catch-up fetches refused: no connection (peer without the extension) or a refusal.",
+	    cs->fetches_refused);
+	counter(f, "catchup_resets_not_fetched_total",
+	    "Resets that started no fetch: one in flight, address refused recently, queue full.",
+	    cs->resets_not_fetched);
+	gauge(f, "catchup_fetches_in_flight", "Catch-up fetches connecting or receiving.",
+	    cs->fetches_in_flight);
+	counter(f, "catchup_rx_bytes_total", "Bytes received by catch-up fetches.",
+	    cs->rx_bytes);
+	counter(f, "catchup_entries_applied_total",
+	    "Entries applied by catch-up fetches (through the reset API).", cs->entries_applied);
+	gauge(f, "catchup_listening", "1 if this node serves catch-up requests on TCP.",
+	    cs->listening ? 1 : 0);
+	counter(f, "catchup_server_connections_total", "Catch-up connections accepted.",
+	    cs->server_connections);
+	counter(f, "catchup_requests_served_total",
+	    "Catch-up requests answered with a whole node state.", cs->requests_served);
+	counter(f, "catchup_requests_refused_total",
+	    "Catch-up connections refused: over the limit, malformed, another cluster or version.",
+	    cs->requests_refused);
+	counter(f, "catchup_tx_bytes_total", "Bytes sent in catch-up answers.", cs->tx_bytes);
+	gauge(f, "catchup_server_connections", "Catch-up connections open.", cs->server_open);
+	counter(f, "catchup_auth_failures_total",
+	    "Catch-up frames refused by gossip encryption: no key opens them, or plaintext in mode on.",
+	    cs->auth_failures);
 }
 
 char *
@@ -213,6 +260,7 @@ metrics_format(struct ccd *ccd, size_t *len)
 	counter(f, "peer_cache_saves_total", "Peer cache file saves.", k->peer_cache_saves);
 	counter(f, "peer_cache_save_errors_total", "Peer cache file saves that failed.",
 	    k->peer_cache_save_errors);
+	catchup_metrics(f, ccd->catchup != NULL ? catchup_stats(ccd->catchup) : NULL);
 
 	/* control socket */
 	gauge(f, "control_clients", "Control clients connected.",

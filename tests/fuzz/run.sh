@@ -11,7 +11,7 @@ build=${1:?usage: run.sh BUILD SECONDS [TARGET...]}
 seconds=${2:?usage: run.sh BUILD SECONDS [TARGET...]}
 shift 2
 here=$(dirname "$0")
-targets=${*:-fuzz_decode fuzz_apply fuzz_ctl_line}
+targets=${*:-fuzz_decode fuzz_apply fuzz_ctl_line fuzz_catchup}
 passed=0; failed=0
 for t in $targets; do
 	if [ ! -x "$build/$t" ]; then

@@ -8,7 +8,7 @@ set -eu
 out=${1:?usage: seeds.sh OUT}
 here=$(dirname "$0")
 vectors=${CHITCHAT_VECTORS:-$here/../../../shared/vectors}
-mkdir -p "$out/fuzz_decode" "$out/fuzz_apply" "$out/fuzz_ctl_line"
+mkdir -p "$out/fuzz_decode" "$out/fuzz_apply" "$out/fuzz_ctl_line" "$out/fuzz_catchup"
 python3 - "$vectors" "$out" <<'PY'
 import glob, json, os, sys
 vectors, out = sys.argv[1], sys.argv[2]
@@ -70,4 +70,38 @@ for i, l in enumerate(lines):
         f.write(l + "\n")
 with open(os.path.join(out, "fuzz_ctl_line", "session"), "w") as f:
     f.write("\n".join(lines) + "\n")
+PY
+# fuzz_catchup: catch-up streams (docs/CATCHUP.md) about node "a" (generation
+# 1, 127.0.0.1:7280), as fuzz_catchup.c expects: a whole answer, short
+# answers, and requests (which the target also serves)
+python3 - "$out/fuzz_catchup" <<'PY'
+import os, struct, sys
+out = sys.argv[1]
+def s(b): return struct.pack("<H", len(b)) + b
+def node_id(name, gen=1, port=7280): return s(name) + struct.pack("<Q", gen) + b"\x04\x7f\x00\x00\x01" + struct.pack("<H", port)
+def frame(body): return struct.pack("<I", len(body)) + body
+MAGIC = b"ccup"
+def header(status, hb=0, gc=0, mx=0): return frame(b"\x02" + MAGIC + bytes([1, status]) + struct.pack("<QQQ", hb, gc, mx))
+def end(status, hb, gc, mx, n): return frame(b"\x04" + bytes([status]) + struct.pack("<QQQQ", hb, gc, mx, n))
+def chunk(frm, gc, kvs):
+    ops = b"\x00" + node_id(b"a") + struct.pack("<QQ", gc, frm)
+    for k, v, ver, st in kvs:
+        ops += b"\x01" + s(k) + s(v) + struct.pack("<Q", ver) + bytes([st])
+    return frame(b"\x03" + b"\x02" + struct.pack("<H", len(ops)) + ops + b"\x00")   # one raw block, END
+def request(cluster, name, gc, mx, version=1):
+    return frame(b"\x01" + MAGIC + bytes([version]) + s(cluster) + node_id(name) + struct.pack("<QQ", gc, mx))
+seeds = {
+    "whole": header(0, 5, 3, 9) + chunk(0, 3, [(b"k1", b"v1", 4, 0), (b"k2", b"", 5, 1)])
+             + chunk(5, 3, [(b"k3", b"x", 7, 2), (b"k4", b"v4", 9, 0)]) + end(0, 6, 3, 9, 4),
+    "aborted": header(0, 5, 3, 9) + chunk(0, 3, [(b"k1", b"v1", 4, 0)]) + end(1, 6, 4, 9, 1),
+    "up_to_date": header(2),
+    "not_found": header(1),
+    "request": request(b"fuzz", b"a", 0, 0),
+    "request_up_to_date": request(b"fuzz", b"a", 3, 9),
+    "request_other": request(b"other", b"a", 0, 0) + request(b"fuzz", b"b", 0, 0),
+    "request_v2": request(b"fuzz", b"a", 0, 0, version=2),
+}
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
 PY

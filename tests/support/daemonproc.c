@@ -115,13 +115,38 @@ dproc_udp_socket(uint16_t *port)
 	return fd;
 }
 
+/* Whether TCP port `port` of 127.0.0.1 can be bound now. */
+static bool
+tcp_port_is_free(uint16_t port)
+{
+	struct sockaddr_in	sin;
+	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool			ok;
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Free for UDP and for TCP: chitchatd's catch-up listens on TCP at the gossip port. */
 uint16_t
 dproc_free_port(void)
 {
-	uint16_t	port;
-	int		fd = dproc_udp_socket(&port);
+	uint16_t	port = 0;
 
-	close(fd);
+	for (int attempt = 0; attempt < 50; attempt++) {
+		int fd = dproc_udp_socket(&port);
+		bool ok = tcp_port_is_free(port);
+
+		close(fd);
+		if (ok)
+			break;
+	}
 	return port;
 }
 

@@ -45,7 +45,7 @@ const char	*dproc_base(void);
 const char	*dproc_daemon_path(void);
 /* A UDP socket bound to 127.0.0.1 on a free port. */
 int		 dproc_udp_socket(uint16_t *port);
-/* A port that was free a moment ago. */
+/* A port that was free a moment ago, for UDP and TCP. */
 uint16_t	 dproc_free_port(void);
 /* Exit status of pid within timeout_ms (128 + signal if killed), -1 if still running. */
 int		 dproc_wait_exit(pid_t pid, int timeout_ms);
