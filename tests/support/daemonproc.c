@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -340,4 +341,48 @@ dproc_kill9(struct dproc *d)
 		d->pid = -1;
 	}
 	rm_tree(d->dir);
+}
+
+/* ---- clusters of daemons ------------------------------------------------------ */
+
+long long
+dproc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+dproc_new_cluster_id(char *buf, size_t len, const char *tag)
+{
+	static int seq;
+
+	snprintf(buf, len, "%s-%d-%d-%lld", tag, (int)getpid(), seq++, dproc_now_ms());
+}
+
+void
+dproc_start_in(struct dproc *d, const char *node_id, const char *cluster_id,
+    const struct dproc *seed, const char *const *timing, const char *const *extra)
+{
+	const char	*args[64];
+	size_t		 n = 0;
+
+	args[n++] = "--cluster-id";
+	args[n++] = cluster_id;
+	for (size_t i = 0; timing != NULL && timing[i] != NULL; i++) {
+		ck_assert_uint_lt(n, 60);
+		args[n++] = timing[i];
+	}
+	if (seed != NULL) {
+		args[n++] = "--seed";
+		args[n++] = seed->listen;
+	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_uint_lt(n, 62);
+		args[n++] = extra[i];
+	}
+	args[n] = NULL;
+	dproc_start(d, node_id, args);
 }

@@ -13,6 +13,7 @@
 #define DAEMONPROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -72,5 +73,22 @@ void		 dproc_kill9(struct dproc *);
 bool		 dproc_running(struct dproc *);
 /* The last (up to 3000) bytes of the daemon's stderr, for failure messages. */
 const char	*dproc_log(const struct dproc *);
+
+/* ---- clusters of daemons ------------------------------------------------------ */
+
+/* Monotonic milliseconds. */
+long long	 dproc_now_ms(void);
+/*
+ * A cluster id of this test only ("<tag>-<pid>-<seq>-<ms>"), so that stray
+ * daemons of other tests cannot join.
+ */
+void		 dproc_new_cluster_id(char *buf, size_t len, const char *tag);
+/*
+ * dproc_start() with "--cluster-id cluster_id", then timing (the test's
+ * timing), then "--seed <seed's address>" if seed is not NULL, then extra;
+ * timing and extra are NULL-terminated and may be NULL.
+ */
+void		 dproc_start_in(struct dproc *, const char *node_id, const char *cluster_id,
+		    const struct dproc *seed, const char *const *timing, const char *const *extra);
 
 #endif /* DAEMONPROC_H */

@@ -46,22 +46,10 @@
 
 static char cluster_id[64];
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 setup(void)
 {
-	static int seq;
-
-	snprintf(cluster_id, sizeof(cluster_id), "catchup-%d-%d-%lld", (int)getpid(), seq++,
-	    now_ms());
+	dproc_new_cluster_id(cluster_id, sizeof(cluster_id), "catchup");
 }
 
 /* chitchatd with the test timing, seeded with seed (if not NULL), plus extra args. */
@@ -69,27 +57,10 @@ static void
 start_node(struct dproc *d, const char *name, const struct dproc *seed,
     const char *const *extra)
 {
-	const char	*args[32];
-	int		 n = 0;
+	static const char *const timing[] = { "--gossip-interval", GOSSIP,
+	    "--marked-for-deletion-grace-period", "200ms", "--log-level", "debug", NULL };
 
-	args[n++] = "--cluster-id";
-	args[n++] = cluster_id;
-	args[n++] = "--gossip-interval";
-	args[n++] = GOSSIP;
-	args[n++] = "--marked-for-deletion-grace-period";
-	args[n++] = "200ms";
-	args[n++] = "--log-level";
-	args[n++] = "debug";
-	if (seed != NULL) {
-		args[n++] = "--seed";
-		args[n++] = seed->listen;
-	}
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		ck_assert_int_lt(n, 30);
-		args[n++] = extra[i];
-	}
-	args[n] = NULL;
-	dproc_start(d, name, args);
+	dproc_start_in(d, name, cluster_id, seed, timing, extra);
 }
 
 /* One JSON-RPC batch of `method` calls; asserts every element succeeded. */
@@ -122,11 +93,11 @@ batch(struct ctlc *c, const char *method, json_t *params_list)
 static double
 wait_metric(struct ctlc *c, const struct dproc *d, const char *name, double min)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	double		v;
 
 	while ((v = ctlc_metric(c, name)) < min) {
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: %s stayed at %g, below %g, for %d ms: %s", d->node_id, name,
 			    v, min, WAIT_MS, dproc_log(d));
 		usleep(20000);
@@ -138,11 +109,11 @@ wait_metric(struct ctlc *c, const struct dproc *d, const char *name, double min)
 static void
 wait_metric_max(struct ctlc *c, const struct dproc *d, const char *name, double max)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	double		v;
 
 	while ((v = ctlc_metric(c, name)) > max) {
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: %s stayed at %g, above %g, for %d ms", d->node_id, name, v,
 			    max, WAIT_MS);
 		usleep(20000);
@@ -190,14 +161,14 @@ load_state(struct ctlc *c, const struct dproc *d, int n)
 static double
 rounds_to_full_state(struct ctlc *c, const struct dproc *d, double want)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	double		keys;
 
 	for (;;) {
 		keys = ctlc_metric(c, "chitchatd_cluster_keys");
 		if (keys >= want)
 			return ctlc_metric(c, "chitchatd_gossip_rounds_total");
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: %g of %g keys after %d ms: %s", d->node_id, keys, want,
 			    WAIT_MS, dproc_log(d));
 		usleep(10000);
@@ -317,12 +288,12 @@ read_to_eof(int fd, uint8_t *buf, size_t len)
 {
 	struct pollfd	pfd = { fd, POLLIN, 0 };
 	size_t		got = 0;
-	long long	deadline = now_ms() + 20000;
+	long long	deadline = dproc_now_ms() + 20000;
 
 	for (;;) {
 		ssize_t n;
 
-		ck_assert_msg(now_ms() < deadline, "no EOF from the catch-up server");
+		ck_assert_msg(dproc_now_ms() < deadline, "no EOF from the catch-up server");
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		if (got < len)
@@ -368,7 +339,7 @@ keyring_file(char *path, size_t len, const char *name, const uint8_t key[CC_KEY_
 	char	b64[CC_KEY_B64_LEN + 1];
 	int	fd;
 
-	snprintf(path, len, "/tmp/ccu-keyring-%d-%lld-%s.json", (int)getpid(), now_ms(), name);
+	snprintf(path, len, "/tmp/ccu-keyring-%d-%lld-%s.json", (int)getpid(), dproc_now_ms(), name);
 	cc_key_to_base64(key, b64);
 	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
 	ck_assert_int_gt(dprintf(fd, "[\"%s\"]\n", b64), 0);

@@ -43,23 +43,10 @@
 
 static char cluster_id[64];
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A cluster id of this test only: stray daemons of other tests cannot join. */
 static void
 setup(void)
 {
-	static int seq;
-
-	snprintf(cluster_id, sizeof(cluster_id), "e2e-%d-%d-%lld", (int)getpid(), seq++,
-	    now_ms());
+	dproc_new_cluster_id(cluster_id, sizeof(cluster_id), "e2e");
 }
 
 /* ---- daemons ---------------------------------------------------------------------- */
@@ -69,29 +56,10 @@ static void
 start_node(struct dproc *d, const char *name, const struct dproc *seed,
     const char *const *extra)
 {
-	const char	*args[40];
-	int		 n = 0;
+	static const char *const timing[] = { "--gossip-interval", "100ms", "--phi-threshold",
+	    "8", "--initial-interval", "500ms", "--log-level", "info", NULL };
 
-	args[n++] = "--cluster-id";
-	args[n++] = cluster_id;
-	args[n++] = "--gossip-interval";
-	args[n++] = "100ms";
-	args[n++] = "--phi-threshold";
-	args[n++] = "8";
-	args[n++] = "--initial-interval";
-	args[n++] = "500ms";
-	args[n++] = "--log-level";
-	args[n++] = "info";
-	if (seed != NULL) {
-		args[n++] = "--seed";
-		args[n++] = seed->listen;
-	}
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		ck_assert_int_lt(n, 38);
-		args[n++] = extra[i];
-	}
-	args[n] = NULL;
-	dproc_start(d, name, args);
+	dproc_start_in(d, name, cluster_id, seed, timing, extra);
 }
 
 /* The member entry of node_id in `members` (a new reference), NULL if absent. */
@@ -131,7 +99,7 @@ count_live(struct ctlc *c, json_t **members)
 static void
 wait_live(struct ctlc *c, const struct dproc *d, size_t want)
 {
-	long long	 deadline = now_ms() + WAIT_MS;
+	long long	 deadline = dproc_now_ms() + WAIT_MS;
 	json_t		*members = NULL;
 	size_t		 n;
 
@@ -139,7 +107,7 @@ wait_live(struct ctlc *c, const struct dproc *d, size_t want)
 		json_decref(members);
 		if ((n = count_live(c, &members)) == want)
 			break;
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: %zu live members, not %zu, after %d ms: %s\nlog: %s",
 			    d->node_id, n, want, WAIT_MS, json_dumps(members, JSON_COMPACT),
 			    dproc_log(d));
@@ -171,14 +139,14 @@ wait_heartbeat_advances(struct ctlc *c, const char *who, const char *node_id)
 {
 	const char	*st;
 	long long	 h0 = heartbeat_of(c, node_id, &st), h = h0;
-	long long	 deadline = now_ms() + WAIT_MS;
+	long long	 deadline = dproc_now_ms() + WAIT_MS;
 
 	for (;;) {
 		usleep(100000);
 		h = heartbeat_of(c, node_id, &st);
 		if (h > h0 + 2 && strcmp(st, "live") == 0)
 			return;
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: heartbeat of %s stuck at %lld -> %lld (%s) for %d ms", who,
 			    node_id, h0, h, st, WAIT_MS);
 	}
@@ -188,11 +156,11 @@ wait_heartbeat_advances(struct ctlc *c, const char *who, const char *node_id)
 static double
 wait_metric(struct ctlc *c, const char *name, double min)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	double		v;
 
 	while ((v = ctlc_metric(c, name)) < min) {
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s stayed at %g, below %g, for %d ms", name, v, min, WAIT_MS);
 		usleep(50000);
 	}
@@ -283,7 +251,7 @@ START_TEST(test_three_daemons_converge_and_share_a_key)
 	version = ctlc_int(res, "version");
 	json_decref(res);
 	for (int d = 1; d < 3; d++) {
-		long long	 deadline = now_ms() + WAIT_MS;
+		long long	 deadline = dproc_now_ms() + WAIT_MS;
 		json_t		*reply, *node;
 
 		for (;;) {
@@ -293,7 +261,7 @@ START_TEST(test_three_daemons_converge_and_share_a_key)
 				break;
 			ck_assert_int_eq(ctlc_reply_code(reply), -32000);	/* not there yet */
 			json_decref(reply);
-			ck_assert_msg(now_ms() < deadline, "%s never got a's key in %d ms",
+			ck_assert_msg(dproc_now_ms() < deadline, "%s never got a's key in %d ms",
 			    cl.d[d].node_id, WAIT_MS);
 			usleep(50000);
 		}
@@ -352,14 +320,14 @@ START_TEST(test_key_subscription_snapshot_then_events_in_order)
 	json_decref(ctlc_ok(a, "set", "{\"key\":\"app/ttl\",\"value\":\"t\"}"));
 	json_decref(ctlc_ok(a, "set", "{\"key\":\"app/gone\",\"value\":\"g\"}"));
 	json_decref(ctlc_ok(a, "set", "{\"key\":\"other/x\",\"value\":\"o\"}"));
-	deadline = now_ms() + WAIT_MS;
+	deadline = dproc_now_ms() + WAIT_MS;
 	for (;;) {
 		res = ctlc_ok(cl.c[1], "keys", "{\"prefix\":\"app/\",\"node\":\"node-a\"}");
 		i = json_array_size(json_object_get(res, "entries"));
 		json_decref(res);
 		if (i == 3)
 			break;
-		ck_assert_msg(now_ms() < deadline, "b has %zu of a's app/ keys after %d ms", i,
+		ck_assert_msg(dproc_now_ms() < deadline, "b has %zu of a's app/ keys after %d ms", i,
 		    WAIT_MS);
 		usleep(50000);
 	}
@@ -456,10 +424,10 @@ START_TEST(test_member_subscription_sees_killed_daemon_dead)
 	ctlc_close(cl.c[2]);
 	cl.c[2] = NULL;
 	dproc_kill9(&cl.d[2]);
-	killed_at = now_ms();
+	killed_at = dproc_now_ms();
 	deadline = killed_at + WAIT_MS;
 	while (left_ms == -1) {
-		long long	 left = deadline - now_ms();
+		long long	 left = deadline - dproc_now_ms();
 		json_t		*n = ctlc_notification(sub, left > 0 ? (int)left : 0), *p;
 		const char	*event;
 
@@ -480,11 +448,11 @@ START_TEST(test_member_subscription_sees_killed_daemon_dead)
 		ck_assert_str_eq(ctlc_str(p, "address"), cl.d[2].listen);
 		if (strcmp(event, "dead") == 0) {
 			ck_assert_str_eq(ctlc_str(p, "status"), "dead");
-			dead_ms = now_ms() - killed_at;
+			dead_ms = dproc_now_ms() - killed_at;
 		} else if (strcmp(event, "left") == 0) {
 			ck_assert_msg(dead_ms != -1, "left before dead");
 			ck_assert_str_eq(ctlc_str(p, "status"), "dead");
-			left_ms = now_ms() - killed_at;
+			left_ms = dproc_now_ms() - killed_at;
 		} else
 			ck_abort_msg("unexpected event for c: %s", json_dumps(n, JSON_COMPACT));
 		json_decref(n);
@@ -493,12 +461,12 @@ START_TEST(test_member_subscription_sees_killed_daemon_dead)
 	for (int d = 0; d < 2; d++) {
 		const char *st;
 
-		deadline = now_ms() + WAIT_MS;
+		deadline = dproc_now_ms() + WAIT_MS;
 		for (;;) {
 			heartbeat_of(cl.c[d], "node-c", &st);
 			if (strcmp(st, "dead") == 0)
 				break;
-			ck_assert_msg(now_ms() < deadline, "%s: c is %s, not dead",
+			ck_assert_msg(dproc_now_ms() < deadline, "%s: c is %s, not dead",
 			    cl.d[d].node_id, st);
 			usleep(50000);
 		}
@@ -690,7 +658,7 @@ START_TEST(test_clients_over_max_clients_are_refused)
 		still_serving(c[i], &d);
 	/* one leaves: a new client gets its place (once the daemon has reaped it) */
 	ctlc_close(c[1]);
-	deadline = now_ms() + WAIT_MS;
+	deadline = dproc_now_ms() + WAIT_MS;
 	for (;;) {
 		again = ctlc_open(d.sock);
 		ck_assert(ctlc_send_line(again,
@@ -702,7 +670,7 @@ START_TEST(test_clients_over_max_clients_are_refused)
 		ck_assert_int_eq(ctlc_reply_code(reply), -32005);	/* not reaped yet */
 		json_decref(reply);
 		ctlc_close(again);
-		ck_assert_msg(now_ms() < deadline, "no room for a client %d ms after one left",
+		ck_assert_msg(dproc_now_ms() < deadline, "no room for a client %d ms after one left",
 		    WAIT_MS);
 		usleep(20000);
 	}
@@ -721,7 +689,7 @@ END_TEST
 static void
 wait_clients(struct ctlc *c, int clients, int subs)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	int		nc, ns;
 
 	for (;;) {
@@ -729,7 +697,7 @@ wait_clients(struct ctlc *c, int clients, int subs)
 		ns = (int)ctlc_metric(c, "chitchatd_control_subscriptions");
 		if (nc == clients && ns == subs)
 			return;
-		ck_assert_msg(now_ms() < deadline, "%d clients and %d subscriptions, not %d and %d",
+		ck_assert_msg(dproc_now_ms() < deadline, "%d clients and %d subscriptions, not %d and %d",
 		    nc, ns, clients, subs);
 		usleep(20000);
 	}
@@ -863,13 +831,13 @@ START_TEST(test_subscriber_that_never_reads_lags_and_is_closed)
 
 	/* gossip went on: a sees b's heartbeat advance and gets b's last value */
 	wait_heartbeat_advances(ca, a.node_id, "node-b");
-	deadline = now_ms() + WAIT_MS;
+	deadline = dproc_now_ms() + WAIT_MS;
 	for (;;) {
 		res = ctlc_ok(ca, "get", "{\"key\":\"big/k\",\"node\":\"node-b\"}");
 		if (strncmp(ctlc_str(res, "value"), lastval, 8) == 0)
 			break;
 		json_decref(res);
-		ck_assert_msg(now_ms() < deadline, "a never got b's last value %s", lastval);
+		ck_assert_msg(dproc_now_ms() < deadline, "a never got b's last value %s", lastval);
 		usleep(50000);
 	}
 	json_decref(res);
@@ -1017,13 +985,13 @@ START_TEST(test_200_garbage_datagrams_are_counted_and_dropped)
 	ck_assert_uint_eq(count_live(cb, NULL), 2);
 	json_decref(ctlc_ok(ca, "set", "{\"key\":\"after\",\"value\":\"garbage\"}"));
 	{
-		long long	 deadline = now_ms() + WAIT_MS;
+		long long	 deadline = dproc_now_ms() + WAIT_MS;
 		json_t		*reply;
 
 		while (ctlc_reply_code(reply = ctlc_call(cb, "get",
 		    "{\"key\":\"after\",\"node\":\"node-a\"}")) != 0) {
 			json_decref(reply);
-			ck_assert_msg(now_ms() < deadline, "b never got a's key after the garbage");
+			ck_assert_msg(dproc_now_ms() < deadline, "b never got a's key after the garbage");
 			usleep(50000);
 		}
 		json_decref(reply);

@@ -54,15 +54,6 @@ static char	files[64];	/* keyrings and config files of all the tests */
 static char	cluster_id[64];
 static int	file_seq;
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 files_setup(void)
 {
@@ -86,11 +77,8 @@ files_teardown(void)
 static void
 setup(void)
 {
-	static int seq;
-
 	ck_assert_int_eq(cc_seal_init(), 0);
-	snprintf(cluster_id, sizeof(cluster_id), "crypto-%d-%d-%lld", (int)getpid(), seq++,
-	    now_ms());
+	dproc_new_cluster_id(cluster_id, sizeof(cluster_id), "crypto");
 }
 
 /* ---- files ---------------------------------------------------------------------------- */
@@ -188,27 +176,10 @@ static void
 start_node(struct dproc *d, const char *name, const struct dproc *seed,
     const char *const *extra)
 {
-	const char	*args[40];
-	int		 n = 0;
+	static const char *const timing[] = { "--gossip-interval", "100ms", "--phi-threshold",
+	    "8", "--initial-interval", "500ms", NULL };
 
-	args[n++] = "--cluster-id";
-	args[n++] = cluster_id;
-	args[n++] = "--gossip-interval";
-	args[n++] = "100ms";
-	args[n++] = "--phi-threshold";
-	args[n++] = "8";
-	args[n++] = "--initial-interval";
-	args[n++] = "500ms";
-	if (seed != NULL) {
-		args[n++] = "--seed";
-		args[n++] = seed->listen;
-	}
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		ck_assert_int_lt(n, 38);
-		args[n++] = extra[i];
-	}
-	args[n] = NULL;
-	dproc_start(d, name, args);
+	dproc_start_in(d, name, cluster_id, seed, timing, extra);
 }
 
 /* An encrypted node: its own copy of a keyring holding keys, in mode mode. */
@@ -248,11 +219,11 @@ count_live(struct ctlc *c)
 static void
 wait_live(struct ctlc *c, const struct dproc *d, size_t want)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	size_t		n;
 
 	while ((n = count_live(c)) != want) {
-		if (now_ms() > deadline) {
+		if (dproc_now_ms() > deadline) {
 			json_t *res = ctlc_ok(c, "members", NULL);
 
 			ck_abort_msg("%s: %zu live members, not %zu, after %d ms: %s\nlog: %s",
@@ -267,11 +238,11 @@ wait_live(struct ctlc *c, const struct dproc *d, size_t want)
 static double
 wait_metric(struct ctlc *c, const struct dproc *d, const char *name, double min)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	double		v;
 
 	while ((v = ctlc_metric(c, name)) < min) {
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: %s stayed at %g, below %g, for %d ms\nlog: %s", d->node_id,
 			    name, v, min, WAIT_MS, dproc_log(d));
 		usleep(50000);
@@ -284,7 +255,7 @@ static void
 wait_key(struct ctlc *c, const char *who, const char *node_id, const char *key,
     const char *value)
 {
-	long long	 deadline = now_ms() + WAIT_MS;
+	long long	 deadline = dproc_now_ms() + WAIT_MS;
 	char		 params[256];
 	json_t		*reply;
 
@@ -295,7 +266,7 @@ wait_key(struct ctlc *c, const char *who, const char *node_id, const char *key,
 		    "result"), "value"), value) == 0)
 			break;
 		json_decref(reply);
-		ck_assert_msg(now_ms() < deadline, "%s never read %s=%s of %s", who, key, value,
+		ck_assert_msg(dproc_now_ms() < deadline, "%s never read %s=%s of %s", who, key, value,
 		    node_id);
 		usleep(50000);
 	}
@@ -328,7 +299,7 @@ ctl(const struct dproc *d, const char *input, char **out, const char *const *arg
 	char				*argv[32], in_path[128], out_path[128];
 	int				 argc = 0, status;
 	pid_t				 pid;
-	long long			 deadline = now_ms() + WAIT_MS;
+	long long			 deadline = dproc_now_ms() + WAIT_MS;
 
 	argv[argc++] = (char *)ctl_path();
 	if (d != NULL) {
@@ -347,7 +318,7 @@ ctl(const struct dproc *d, const char *input, char **out, const char *const *arg
 	ck_assert_int_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (now_ms() > deadline) {
+		if (dproc_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			ck_abort_msg("chitchatctl %s did not exit", argv[3]);
@@ -479,12 +450,12 @@ peer_msg(struct peer *p, const char *b64, struct cc_msg *m, bool *sealed)
 static void
 peer_expect(struct peer *p, const char *b64, uint8_t want, bool want_sealed)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	struct cc_msg	m;
 	bool		sealed;
 
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - dproc_now_ms();
 
 		ck_assert_msg(left > 0 && peer_recv(p, (int)left), "no message of type %d within %d ms",
 		    want, WAIT_MS);
@@ -503,13 +474,13 @@ peer_expect(struct peer *p, const char *b64, uint8_t want, bool want_sealed)
 static bool
 peer_next_syn(struct peer *p, const char *b64)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	struct cc_msg	m;
 	bool		sealed;
 	uint8_t		type;
 
 	do {
-		long long left = deadline - now_ms();
+		long long left = deadline - dproc_now_ms();
 
 		ck_assert_msg(left > 0 && peer_recv(p, (int)left), "no SYN within %d ms", WAIT_MS);
 		peer_msg(p, b64, &m, &sealed);
@@ -873,8 +844,8 @@ START_TEST(test_wrong_key_never_joins_and_is_counted)
 	for (int i = 0; i < 3; i++)
 		wait_metric(t.c[i], &t.d[i], "chitchatd_gossip_auth_failures_total", f0[i] + 5);
 	/* 20 more rounds: never a member anywhere, and it sees no one */
-	until = now_ms() + STABLE_MS;
-	while (now_ms() < until) {
+	until = dproc_now_ms() + STABLE_MS;
+	while (dproc_now_ms() < until) {
 		for (int i = 0; i < 3; i++) {
 			ck_assert_msg(!has_member(t.c[i], "intruder"), "%s lists the intruder",
 			    trio_names[i]);
@@ -998,10 +969,10 @@ START_TEST(test_rotation_with_chitchatctl_keeps_every_node_live)
 	}
 	/* a key written after the rotation propagates, and no one died meanwhile */
 	json_decref(ctlc_ok(t.c[1], "set", "{\"key\":\"after\",\"value\":\"rotation\"}"));
-	until = now_ms() + STABLE_MS;
+	until = dproc_now_ms() + STABLE_MS;
 	for (int i = 0; i < 3; i++)
 		wait_key(t.c[i], trio_names[i], "node-b", "after", "rotation");
-	while (now_ms() < until)
+	while (dproc_now_ms() < until)
 		usleep(50000);
 	for (int i = 0; i < 3; i++) {
 		no_one_dies(sub[i], trio_names[i]);
@@ -1048,7 +1019,7 @@ wait_all_live(struct trio *t)
 		char key[32], value[32];
 
 		snprintf(key, sizeof(key), "probe/%s", trio_names[i]);
-		snprintf(value, sizeof(value), "%lld", now_ms());
+		snprintf(value, sizeof(value), "%lld", dproc_now_ms());
 		json_decref(ctlc_ok_json(t->c[i], "set", json_pack("{s:s,s:s}", "key", key,
 		    "value", value)));
 		for (int j = 0; j < 3; j++)
@@ -1064,20 +1035,20 @@ wait_all_live(struct trio *t)
 static void
 quiet_plaintext(struct trio *t)
 {
-	long long	deadline = now_ms() + WAIT_MS, since = now_ms();
+	long long	deadline = dproc_now_ms() + WAIT_MS, since = dproc_now_ms();
 	double		last[3];
 
 	for (int i = 0; i < 3; i++)
 		last[i] = ctlc_metric(t->c[i], "chitchatd_gossip_plaintext_accepted_total");
-	while (now_ms() - since < 1000) {
-		ck_assert_msg(now_ms() < deadline, "plaintext still accepted after %d ms: "
+	while (dproc_now_ms() - since < 1000) {
+		ck_assert_msg(dproc_now_ms() < deadline, "plaintext still accepted after %d ms: "
 		    "a %g, b %g, c %g", WAIT_MS, last[0], last[1], last[2]);
 		usleep(100000);
 		for (int i = 0; i < 3; i++) {
 			double a = ctlc_metric(t->c[i], "chitchatd_gossip_plaintext_accepted_total");
 
 			if (a != last[i])
-				since = now_ms();
+				since = dproc_now_ms();
 			last[i] = a;
 		}
 	}
@@ -1109,8 +1080,8 @@ START_TEST(test_migration_plaintext_upshift_on)
 	ck_assert_double_gt(ctlc_metric(t.c[2], "chitchatd_gossip_plaintext_accepted_total"), 0);
 	wait_metric(t.c[0], &t.d[0], "chitchatd_gossip_decode_errors_total", 1);
 	/* and it stays so: 20 rounds with everyone live everywhere */
-	until = now_ms() + STABLE_MS;
-	while (now_ms() < until) {
+	until = dproc_now_ms() + STABLE_MS;
+	while (dproc_now_ms() < until) {
 		for (int i = 0; i < 3; i++)
 			ck_assert_uint_eq(count_live(t.c[i]), 3);
 		usleep(100000);
@@ -1142,8 +1113,8 @@ START_TEST(test_migration_plaintext_upshift_on)
 	start_node(&late, "late", &t.d[0], NULL);
 	cl = ctlc_open(late.sock);
 	wait_metric(t.c[0], &t.d[0], "chitchatd_gossip_plaintext_refused_total", refused + 5);
-	until = now_ms() + STABLE_MS;
-	while (now_ms() < until) {
+	until = dproc_now_ms() + STABLE_MS;
+	while (dproc_now_ms() < until) {
 		for (int i = 0; i < 3; i++) {
 			ck_assert_msg(!has_member(t.c[i], "late"), "%s lists the plaintext node",
 			    trio_names[i]);
@@ -1190,9 +1161,9 @@ START_TEST(test_sighup_rereads_the_keyring_and_off_needs_a_restart)
 	/* a keyring made readable by others is refused at reload: the running one stays */
 	ck_assert_int_eq(chmod(kr, 0640), 0);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = now_ms() + WAIT_MS;
+	deadline = dproc_now_ms() + WAIT_MS;
 	while (strstr(dproc_log(&d), "mode 0640") == NULL) {
-		ck_assert_msg(now_ms() < deadline, "no reload error: %s", dproc_log(&d));
+		ck_assert_msg(dproc_now_ms() < deadline, "no reload error: %s", dproc_log(&d));
 		usleep(50000);
 	}
 	ck_assert_double_eq(ctlc_metric(c, "chitchatd_gossip_keyring_keys"), 2);
@@ -1201,9 +1172,9 @@ START_TEST(test_sighup_rereads_the_keyring_and_off_needs_a_restart)
 	snprintf(text, sizeof(text), "encryption = off\nkeyring = %s\n", kr);
 	file_write(conf, 0600, text);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	deadline = now_ms() + WAIT_MS;
+	deadline = dproc_now_ms() + WAIT_MS;
 	while (strstr(dproc_log(&d), "need a restart to take effect: encryption") == NULL) {
-		ck_assert_msg(now_ms() < deadline, "no restart warning: %s", dproc_log(&d));
+		ck_assert_msg(dproc_now_ms() < deadline, "no restart warning: %s", dproc_log(&d));
 		usleep(50000);
 	}
 	ck_assert_double_eq(ctlc_metric(c, "chitchatd_gossip_encryption{mode=\"on\"}"), 1);

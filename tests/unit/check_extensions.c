@@ -43,15 +43,6 @@
 static char cluster_id[64];
 
 static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
 wall_ms(void)
 {
 	struct timespec ts;
@@ -65,17 +56,14 @@ sleep_until(long long t)
 {
 	long long d;
 
-	while ((d = t - now_ms()) > 0)
+	while ((d = t - dproc_now_ms()) > 0)
 		usleep((useconds_t)(d > 100 ? 100000 : d * 1000));
 }
 
 static void
 setup(void)
 {
-	static int seq;
-
-	snprintf(cluster_id, sizeof(cluster_id), "ext-%d-%d-%lld", (int)getpid(), seq++,
-	    now_ms());
+	dproc_new_cluster_id(cluster_id, sizeof(cluster_id), "ext");
 }
 
 /* ---- daemons -------------------------------------------------------------------------- */
@@ -88,34 +76,17 @@ static void
 start_node(struct dproc *d, const char *name, const struct dproc *seed, uint16_t port,
     const char *const *extra)
 {
-	const char	*args[40];
 	char		 listen[32];
-	int		 n = 0;
+	const char	*timing[] = { "--gossip-interval", "100ms", "--phi-threshold", "8",
+	    "--initial-interval", "500ms", NULL, NULL, NULL };
 
-	args[n++] = "--cluster-id";
-	args[n++] = cluster_id;
-	args[n++] = "--gossip-interval";
-	args[n++] = "100ms";
-	args[n++] = "--phi-threshold";
-	args[n++] = "8";
-	args[n++] = "--initial-interval";
-	args[n++] = "500ms";
-	if (seed != NULL) {
-		args[n++] = "--seed";
-		args[n++] = seed->listen;
-	}
 	if (port != 0) {
 		/* the last --listen wins over the free port dproc_start picks */
 		snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)port);
-		args[n++] = "--listen";
-		args[n++] = listen;
+		timing[6] = "--listen";
+		timing[7] = listen;
 	}
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		ck_assert_int_lt(n, 38);
-		args[n++] = extra[i];
-	}
-	args[n] = NULL;
-	dproc_start(d, name, args);
+	dproc_start_in(d, name, cluster_id, seed, timing, extra);
 	if (port != 0) {
 		d->port = port;
 		snprintf(d->listen, sizeof(d->listen), "%s", listen);
@@ -135,11 +106,11 @@ count_live(struct ctlc *c)
 static void
 wait_live(struct ctlc *c, const struct dproc *d, size_t want)
 {
-	long long	deadline = now_ms() + WAIT_MS;
+	long long	deadline = dproc_now_ms() + WAIT_MS;
 	size_t		n;
 
 	while ((n = count_live(c)) != want) {
-		if (now_ms() > deadline)
+		if (dproc_now_ms() > deadline)
 			ck_abort_msg("%s: %zu live members, not %zu, after %d ms\nlog: %s",
 			    d->node_id, n, want, WAIT_MS, dproc_log(d));
 		usleep(50000);
@@ -168,10 +139,10 @@ has_key(struct ctlc *c, const char *node, const char *key)
 static void
 wait_key(struct ctlc *c, const char *who, const char *node, const char *key, bool want)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = dproc_now_ms() + WAIT_MS;
 
 	while (has_key(c, node, key) != want) {
-		ck_assert_msg(now_ms() < deadline, "%s: %s of %s still %s after %d ms", who, key,
+		ck_assert_msg(dproc_now_ms() < deadline, "%s: %s of %s still %s after %d ms", who, key,
 		    node, want ? "absent" : "there", WAIT_MS);
 		usleep(50000);
 	}
@@ -198,12 +169,12 @@ events_for(struct ctlc *c, const char *key, int want)
 	static char	 buf[256];
 	size_t		 used = 0;
 	int		 n = 0;
-	long long	 deadline = now_ms() + WAIT_MS;
+	long long	 deadline = dproc_now_ms() + WAIT_MS;
 	json_t		*m;
 
 	buf[0] = '\0';
 	for (;;) {
-		int wait = n < want ? (int)(deadline - now_ms()) : 300;
+		int wait = n < want ? (int)(deadline - dproc_now_ms()) : 300;
 
 		if (wait <= 0 || (m = ctlc_notification(c, wait)) == NULL)
 			break;
@@ -248,11 +219,11 @@ START_TEST(test_key_expiry_everywhere_and_mixed)
 
 	/* 1 s: there at once, with its deadline, until about then */
 	w0 = wall_ms();
-	t0 = now_ms();
+	t0 = dproc_now_ms();
 	json_decref(ctlc_ok(ca, "set", "{\"key\":\"e/k\",\"value\":\"v\",\"expires_in\":\"1s\"}"));
 	sleep_until(t0 + 300);
 	r = get_on(ca, "ttl-a", "e/k");
-	if (now_ms() < t0 + 800)
+	if (dproc_now_ms() < t0 + 800)
 		ck_assert_msg(json_object_get(r, "result") != NULL, "gone before the deadline");
 	if ((res = json_object_get(r, "result")) != NULL) {
 		at = ctlc_int(res, "expires_at_ms");

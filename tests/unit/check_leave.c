@@ -41,22 +41,10 @@
 
 static char cluster_id[64];
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 setup(void)
 {
-	static int seq;
-
-	snprintf(cluster_id, sizeof(cluster_id), "leave-%d-%d-%lld", (int)getpid(), seq++,
-	    now_ms());
+	dproc_new_cluster_id(cluster_id, sizeof(cluster_id), "leave");
 }
 
 /* ---- daemons and chitchatctl -------------------------------------------------------- */
@@ -67,31 +55,13 @@ static void
 start_node(struct dproc *d, const char *name, const struct dproc *seed, enum timing t,
     const char *const *extra)
 {
-	const char	*args[40];
-	int		 n = 0;
+	/* T_LEAVE: phi cannot declare anyone dead before 2.67 s (window 10, prior 1 s) */
+	static const char *const leave[] = { "--gossip-interval", "100ms", "--phi-threshold",
+	    "8", "--initial-interval", "1s", "--sampling-window-size", "10", NULL };
+	static const char *const fast[] = { "--gossip-interval", "100ms", "--phi-threshold",
+	    "8", "--initial-interval", "500ms", NULL };
 
-	args[n++] = "--cluster-id";
-	args[n++] = cluster_id;
-	args[n++] = "--gossip-interval";
-	args[n++] = "100ms";
-	args[n++] = "--phi-threshold";
-	args[n++] = "8";
-	args[n++] = "--initial-interval";
-	args[n++] = t == T_LEAVE ? "1s" : "500ms";
-	if (t == T_LEAVE) {
-		args[n++] = "--sampling-window-size";
-		args[n++] = "10";
-	}
-	if (seed != NULL) {
-		args[n++] = "--seed";
-		args[n++] = seed->listen;
-	}
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		ck_assert_int_lt(n, 38);
-		args[n++] = extra[i];
-	}
-	args[n] = NULL;
-	dproc_start(d, name, args);
+	dproc_start_in(d, name, cluster_id, seed, t == T_LEAVE ? leave : fast, extra);
 }
 
 static const char *
@@ -202,10 +172,10 @@ status_is(struct ctlc *c, const char *node_id, const char *want)
 static void
 wait_status(struct ctlc *c, const struct dproc *d, const char *node_id, const char *want)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = dproc_now_ms() + WAIT_MS;
 
 	while (!status_is(c, node_id, want)) {
-		if (now_ms() > deadline) {
+		if (dproc_now_ms() > deadline) {
 			const char *st = status_of(c, node_id);
 
 			ck_abort_msg("%s: %s is %s, not %s, after %d ms\nlog: %s", d->node_id,
@@ -238,7 +208,7 @@ static json_t *
 next_member_event(struct ctlc *sub, const char *node_id, long long deadline)
 {
 	for (;;) {
-		long long	 left = deadline - now_ms();
+		long long	 left = deadline - dproc_now_ms();
 		json_t		*n, *p;
 
 		if (left <= 0 || (n = ctlc_notification(sub, (int)left)) == NULL)
@@ -328,12 +298,12 @@ START_TEST(test_leave_command_graceful_in_a_mixed_cluster)
 	sn = subscribe_members(&n);
 
 	r0 = rounds(cb);
-	t0 = now_ms();
+	t0 = dproc_now_ms();
 	ctl = ctl_spawn(a.sock, &fd, ARGS("leave", "--json"));
 	ev = next_member_event(sb, "node-a", t0 + WAIT_MS);
 	ck_assert_msg(ev != NULL, "b: no event for a within %d ms\nlog: %s", WAIT_MS,
 	    dproc_log(&b));
-	t_left = now_ms() - t0;
+	t_left = dproc_now_ms() - t0;
 	ck_assert_msg(strcmp(ctlc_str(ev, "event"), "left") == 0, "b: %s",
 	    json_dumps(ev, JSON_COMPACT));
 	ck_assert(json_is_true(json_object_get(ev, "graceful")));
@@ -347,7 +317,7 @@ START_TEST(test_leave_command_graceful_in_a_mixed_cluster)
 	ck_assert_int_eq(ctl_finish(ctl, fd, out, sizeof(out), WAIT_MS), 0);
 	ck_assert_ptr_nonnull(strstr(out, "{\"leaving_in_ms\":200}"));
 	wait_gone(&a, DPROC_EXIT_MS);
-	t_gone = now_ms() - t0;
+	t_gone = dproc_now_ms() - t0;
 	/* it kept gossiping for its two intervals (200 ms) rather than exiting at once;
 	 * the bound allows for timer rounding between the two processes' clocks */
 	ck_assert_msg(t_gone >= 150, "a exited %lld ms after the leave", t_gone);
@@ -362,7 +332,7 @@ START_TEST(test_leave_command_graceful_in_a_mixed_cluster)
 	    strcmp(ctlc_str(ev, "event"), "dead") != 0)
 		json_decref(ev);
 	ck_assert_msg(ev != NULL, "n never saw a dead\nlog: %s", dproc_log(&n));
-	t_dead = now_ms() - t0;
+	t_dead = dproc_now_ms() - t0;
 	json_decref(ev);
 	ev = next_member_event(sn, "node-a", deadline);
 	ck_assert_ptr_nonnull(ev);
@@ -376,7 +346,7 @@ START_TEST(test_leave_command_graceful_in_a_mixed_cluster)
 
 	/* b: still "left", and no "dead" for a even now that phi caught up */
 	ck_assert(status_is(cb, "node-a", "left"));
-	ev = next_member_event(sb, "node-a", now_ms() + 500);
+	ev = next_member_event(sb, "node-a", dproc_now_ms() + 500);
 	ck_assert_msg(ev == NULL, "b after the leave: %s", json_dumps(ev, JSON_COMPACT));
 	ck_assert_int_eq(ctl_run(b.sock, out, sizeof(out), ARGS("members", "--left")), 0);
 	ck_assert_msg(strncmp(out, "node-a\t", 7) == 0 && strstr(out, "\tleft\t") != NULL,
@@ -385,7 +355,7 @@ START_TEST(test_leave_command_graceful_in_a_mixed_cluster)
 	/* b and n still form a working cluster */
 	json_decref(ctlc_ok(cn, "set", "{\"key\":\"from-n\",\"value\":\"1\"}"));
 	json_decref(ctlc_ok(cb, "set", "{\"key\":\"from-b\",\"value\":\"2\"}"));
-	deadline = now_ms() + WAIT_MS;
+	deadline = dproc_now_ms() + WAIT_MS;
 	for (;;) {
 		json_t *x = ctlc_call(cb, "get", "{\"key\":\"from-n\",\"node\":\"node-n\"}");
 		json_t *y = ctlc_call(cn, "get", "{\"key\":\"from-b\",\"node\":\"node-b\"}");
@@ -395,7 +365,7 @@ START_TEST(test_leave_command_graceful_in_a_mixed_cluster)
 		json_decref(y);
 		if (done)
 			break;
-		ck_assert_msg(now_ms() < deadline, "b and n did not exchange keys");
+		ck_assert_msg(dproc_now_ms() < deadline, "b and n did not exchange keys");
 		usleep(50000);
 	}
 	ck_assert(status_is(cb, "node-n", "live"));
@@ -439,7 +409,7 @@ START_TEST(test_sigterm_leaves_unless_told_not_to)
 	sb = subscribe_members(&b);
 
 	r0 = rounds(cb);
-	t0 = now_ms();
+	t0 = dproc_now_ms();
 	ck_assert_int_eq(kill(a.pid, SIGTERM), 0);
 	ev = next_member_event(sb, "node-a", t0 + WAIT_MS);
 	ck_assert_ptr_nonnull(ev);
@@ -448,11 +418,11 @@ START_TEST(test_sigterm_leaves_unless_told_not_to)
 	json_decref(ev);
 	ck_assert_msg(rounds(cb) - r0 <= ROUNDS_MAX, "b took %g rounds", rounds(cb) - r0);
 	wait_gone(&a, DPROC_EXIT_MS);
-	ck_assert_msg(now_ms() - t0 >= 150, "a exited after %lld ms", now_ms() - t0);	/* ~200 */
+	ck_assert_msg(dproc_now_ms() - t0 >= 150, "a exited after %lld ms", dproc_now_ms() - t0);	/* ~200 */
 	ck_assert(log_has(&a, "SIGTERM: leaving the cluster"));
 
 	/* c: no leave */
-	t0 = now_ms();
+	t0 = dproc_now_ms();
 	ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
 	wait_gone(&c, DPROC_EXIT_MS);
 	ck_assert(!log_has(&c, "leaving the cluster"));
@@ -461,9 +431,9 @@ START_TEST(test_sigterm_leaves_unless_told_not_to)
 	ck_assert_msg(strcmp(ctlc_str(ev, "event"), "dead") == 0, "b: %s",
 	    json_dumps(ev, JSON_COMPACT));
 	json_decref(ev);
-	ck_assert_msg(now_ms() - t0 >= PHI_FLOOR_MS - 300, "c dead after %lld ms",
-	    now_ms() - t0);
-	ev = next_member_event(sb, "node-c", now_ms() + WAIT_MS);
+	ck_assert_msg(dproc_now_ms() - t0 >= PHI_FLOOR_MS - 300, "c dead after %lld ms",
+	    dproc_now_ms() - t0);
+	ev = next_member_event(sb, "node-c", dproc_now_ms() + WAIT_MS);
 	ck_assert_ptr_nonnull(ev);
 	ck_assert_str_eq(ctlc_str(ev, "event"), "left");
 	ck_assert(json_is_false(json_object_get(ev, "graceful")));
@@ -490,16 +460,16 @@ START_TEST(test_second_sigterm_exits_at_once)
 	cx = ctlc_open(x.sock);
 	wait_status(cx, &x, "node-y", "live");
 	ctlc_close(cx);
-	t0 = now_ms();
+	t0 = dproc_now_ms();
 	ck_assert_int_eq(kill(x.pid, SIGTERM), 0);
 	deadline = t0 + WAIT_MS;
 	while (!log_has(&x, "shutting down in 6000 ms")) {
-		ck_assert_msg(now_ms() < deadline, "x never started to leave: %s", dproc_log(&x));
+		ck_assert_msg(dproc_now_ms() < deadline, "x never started to leave: %s", dproc_log(&x));
 		usleep(20000);
 	}
 	ck_assert_int_eq(kill(x.pid, SIGTERM), 0);
 	wait_gone(&x, DPROC_EXIT_MS);
-	ck_assert_msg(now_ms() - t0 < 4000, "x took %lld ms to exit", now_ms() - t0);
+	ck_assert_msg(dproc_now_ms() - t0 < 4000, "x took %lld ms to exit", dproc_now_ms() - t0);
 	ck_assert(log_has(&x, "SIGTERM while leaving: shutting down now"));
 	dproc_stop(&y);
 }
@@ -556,7 +526,7 @@ START_TEST(test_force_leave_dead_node_stays_out)
 	ck_assert_msg(rc == 0, "force-leave: exit %d\nlog: %s", rc, dproc_log(&a));
 	ck_assert_msg(strncmp(out, "node-x\t", 7) == 0, "output: %s", out);
 	ck_assert(status_is(ca, "node-x", NULL));
-	ev = next_member_event(sb, "node-x", now_ms() + WAIT_MS);
+	ev = next_member_event(sb, "node-x", dproc_now_ms() + WAIT_MS);
 	ck_assert_msg(ev != NULL, "b never removed x\nlog: %s", dproc_log(&b));
 	ck_assert_str_eq(ctlc_str(ev, "event"), "removed");
 	ck_assert(json_is_true(json_object_get(ev, "forced")));
@@ -572,7 +542,7 @@ START_TEST(test_force_leave_dead_node_stays_out)
 		usleep(50000);
 	}
 	ck_assert(status_is(cn, "node-x", "dead"));
-	ev = next_member_event(sb, "node-x", now_ms() + 200);
+	ev = next_member_event(sb, "node-x", dproc_now_ms() + 200);
 	ck_assert_msg(ev == NULL, "b: %s", json_dumps(ev, JSON_COMPACT));
 	ck_assert_int_ge(ctlc_metric(ca, "chitchatd_gossip_nodes_forgotten_total"), 1);
 	ck_assert_int_ge(ctlc_metric(cb, "chitchatd_gossip_nodes_forgotten_total"), 1);
@@ -624,10 +594,10 @@ START_TEST(test_forced_out_node_that_is_alive_comes_back)
 	wait_status(cb, &b, "node-y", "live");
 	wait_all_live(cy, &y, names);
 	{
-		long long deadline = now_ms() + WAIT_MS;
+		long long deadline = dproc_now_ms() + WAIT_MS;
 
 		while (!log_has(&y, "asks to force this node out: ignored")) {
-			ck_assert_msg(now_ms() < deadline, "y: %s", dproc_log(&y));
+			ck_assert_msg(dproc_now_ms() < deadline, "y: %s", dproc_log(&y));
 			usleep(50000);
 		}
 	}
