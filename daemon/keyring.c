@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "atomicfile.h"
 #include "keyring.h"
 
 static int __attribute__((format(printf, 2, 3)))
@@ -105,92 +106,28 @@ keyring_load(const char *path, struct cc_keyring *kr, char **cause)
 	return rc;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync of the directory holding path: the rename itself is then durable. */
-static int
-sync_dir(const char *path)
-{
-	char	*copy = strdup(path);
-	int	 fd, rc = -1;
-
-	if (copy == NULL)
-		return -1;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	free(copy);
-	return rc;
-}
-
 int
 keyring_save(const char *path, const struct cc_keyring *kr, char **cause)
 {
-	char	*tmp = NULL, *text;
-	size_t	 len;
-	int	 fd = -1, rc = -1;
+	const char	*step;
+	char		*text;
+	size_t		 len;
+	int		 err;
 
 	*cause = NULL;
 	if ((text = cc_keyring_format(kr, &len)) == NULL)
 		return keyring_fail(cause, "out of memory");
-	if (asprintf(&tmp, "%s.XXXXXX", path) == -1) {
-		tmp = NULL;
-		keyring_fail(cause, "out of memory");
-		goto out;
-	}
-	/* mkstemp creates the file with mode 0600, whatever the umask */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		keyring_fail(cause, "cannot create a temporary file next to %s: %s", path,
-		    strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, text, len) == -1 || fsync(fd) == -1) {
-		keyring_fail(cause, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		keyring_fail(cause, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		keyring_fail(cause, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
 	/*
-	 * The new file is in place: failing now would leave the daemon
-	 * running the old keyring over a file holding the new one. A
-	 * directory that cannot be synced is rare and only delays durability.
+	 * Once the new file is in place, failing would leave the daemon
+	 * running the old keyring over a file holding the new one: the
+	 * directory sync that follows the rename is best effort.
 	 */
-	(void)sync_dir(path);
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
+	err = atomicfile_write(path, text, len, 0600, &step);
 	cc_keyring_text_free(text, len);
-	return rc;
+	if (err == 0)
+		return 0;
+	if (strcmp(step, "create") == 0)
+		return keyring_fail(cause, "cannot create a temporary file next to %s: %s", path,
+		    strerror(err));
+	return keyring_fail(cause, "cannot %s %s: %s", step, path, strerror(err));
 }

@@ -40,6 +40,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "atomicfile.h"
 #include "cc_ctlproto.h"
 #include "ccd.h"
 #include "log.h"
@@ -59,16 +60,13 @@ struct save_job {
 	size_t		 len;
 	int		 err;		/* errno of the failure, 0 if saved */
 	atomic_bool	 done;
-	const char	*dir;		/* borrowed from the cache: constant */
-	const char	*path;
-	const char	*tmp;
+	const char	*path;		/* borrowed from the cache: constant */
 };
 
 struct peercache {
 	struct ccd		*ccd;
 	char			*dir;
 	char			*path;		/* <dir>/peers.json */
-	char			*tmp;		/* <dir>/peers.json.tmp */
 	struct event		*timer;
 	struct peer		*peers;
 	size_t			 n;
@@ -189,57 +187,13 @@ peercache_format(const struct peercache_entry *e, size_t n, uint64_t saved_at_ms
 
 /* ---- writing ------------------------------------------------------------------------ */
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Replaces path with text atomically, through tmp. 0, or an errno value. */
-static int
-write_file(const char *dir, const char *tmp, const char *path, const char *text,
-    size_t len)
-{
-	int fd, dfd, err = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd == -1)
-		return errno;
-	/* the unit's UMask=0077 would leave 0600 */
-	if (fchmod(fd, 0640) == -1 || write_all(fd, text, len) == -1 || fsync(fd) == -1)
-		err = errno;
-	if (close(fd) == -1 && err == 0)
-		err = errno;
-	if (err == 0 && rename(tmp, path) == -1)
-		err = errno;
-	if (err != 0) {
-		(void)unlink(tmp);
-		return err;
-	}
-	/* the rename itself survives a crash once the directory is synced */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		(void)close(dfd);
-	}
-	return 0;
-}
-
 static void *
 save_thread(void *arg)
 {
 	struct save_job *job = arg;
 
-	job->err = write_file(job->dir, job->tmp, job->path, job->text, job->len);
+	/* 0640 whatever the umask: the unit's UMask=0077 would leave 0600 */
+	job->err = atomicfile_write(job->path, job->text, job->len, 0640, NULL);
 	atomic_store(&job->done, true);
 	return NULL;
 }
@@ -429,9 +383,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		free(job);
 		return;
 	}
-	job->dir = pc->dir;
 	job->path = pc->path;
-	job->tmp = pc->tmp;
 	atomic_init(&job->done, false);
 	if ((rc = pthread_create(&job->thread, NULL, save_thread, job)) != 0) {
 		saved(pc, sig, rc);
@@ -579,7 +531,6 @@ peercache_open(struct ccd *ccd)
 	pc->ccd = ccd;
 	pc->dir = xstrndup(dir, strlen(dir));
 	pc->path = path_join(dir, PEERCACHE_FILE);
-	pc->tmp = path_join(dir, PEERCACHE_FILE ".tmp");
 	pc->peers = xcalloc(2 * PEERCACHE_MAX, sizeof(*pc->peers));
 	load(pc);
 	if ((pc->timer = event_new(ccd->base, -1, EV_PERSIST, on_timer, pc)) == NULL ||
@@ -626,7 +577,7 @@ peercache_close(struct peercache *pc)
 	text = snapshot(pc, &sig, &len);
 	/* saved when changed, or when the file is missing or bad */
 	if (changed(pc, sig)) {
-		saved(pc, sig, write_file(pc->dir, pc->tmp, pc->path, text, len));
+		saved(pc, sig, atomicfile_write(pc->path, text, len, 0640, NULL));
 		if (pc->saved_sig != NULL)
 			log_info("peer cache: %zu peer(s) saved to %s", pc->n, pc->path);
 	} else
@@ -637,7 +588,6 @@ peercache_close(struct peercache *pc)
 	free(pc->peers);
 	free(pc->loaded);
 	free(pc->saved_sig);
-	free(pc->tmp);
 	free(pc->path);
 	free(pc->dir);
 	free(pc);
