@@ -599,21 +599,29 @@ build_digest(struct cc_engine *e, struct cc_digest *d)
 	return 0;
 }
 
-static void
-send_syn(struct cc_engine *e, const struct cc_addr *to)
+/* Our SYN into e->tx. -1 (counted) if out of memory. */
+static int
+encode_syn(struct cc_engine *e)
 {
 	struct cc_digest d;
 
 	if (build_digest(e, &d) == -1) {
 		e->stats.tx_errors++;
-		return;
+		return -1;
 	}
 	cc_wbuf_reset(&e->tx);
 	cc_msg_put_header(&e->tx, CC_MSG_SYN);
 	cc_digest_encode(&e->tx, &d);
 	cc_wbuf_str(&e->tx, e->cluster_id, e->cluster_id_len);
 	free(d.entries);
-	send_tx(e, to, CC_MSG_SYN);
+	return 0;
+}
+
+static void
+send_syn(struct cc_engine *e, const struct cc_addr *to)
+{
+	if (encode_syn(e) == 0)
+		send_tx(e, to, CC_MSG_SYN);
 }
 
 /*
@@ -1078,12 +1086,19 @@ cc_engine_round(struct cc_engine *e)
 	e->stats.rounds++;
 	e->self->heartbeat++;
 	cc_engine_gc_entries(e);
-	for (size_t i = 0; i < sel.n_targets; i++)
-		send_syn(e, &sel.targets[i]);
-	if (sel.has_dead)
-		send_syn(e, &sel.dead_target);
-	if (sel.has_seed)
-		send_syn(e, &sel.seed_target);
+	/*
+	 * The round's SYNs are the same message (nothing changes between
+	 * them: sending never re-enters the engine), so it is encoded once:
+	 * encoding the digest was the largest part of an idle round.
+	 */
+	if (encode_syn(e) == 0) {
+		for (size_t i = 0; i < sel.n_targets; i++)
+			send_tx(e, &sel.targets[i], CC_MSG_SYN);
+		if (sel.has_dead)
+			send_tx(e, &sel.dead_target, CC_MSG_SYN);
+		if (sel.has_seed)
+			send_tx(e, &sel.seed_target, CC_MSG_SYN);
+	}
 	cc_engine_update_liveness(e);
 }
 

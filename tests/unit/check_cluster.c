@@ -1060,6 +1060,49 @@ START_TEST(test_ipv6_daemons_converge)
 }
 END_TEST
 
+/*
+ * A datagram longer than chitchat's 65,507 bytes (possible over IPv6) is
+ * truncated by the receive buffer, so it is counted and dropped, never
+ * decoded; the daemon keeps serving.
+ */
+START_TEST(test_ipv6_oversized_datagram_counted)
+{
+	struct dproc		 a;
+	struct ctlc		*ca;
+	char			 la[64];
+	const char		*aa[] = { "--listen", la, NULL };
+	static uint8_t		 big[65520];
+	struct sockaddr_in6	 sin6;
+	int			 fd;
+	long long		 deadline;
+	uint16_t		 port = dproc_free_port();
+
+	/* the last --listen wins over the IPv4 one dproc_start gives (a.port) */
+	snprintf(la, sizeof(la), "[::1]:%u", (unsigned)port);
+	start_node(&a, "v6-big", NULL, aa);
+	ca = ctlc_open(a.sock);
+	ck_assert_double_eq(ctlc_metric(ca, "chitchatd_gossip_oversized_datagrams_total"), 0);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	sin6.sin6_port = htons(port);
+	ck_assert_int_ge(fd = socket(AF_INET6, SOCK_DGRAM, 0), 0);
+	memset(big, 0x53, sizeof(big));
+	ck_assert_int_eq(sendto(fd, big, sizeof(big), 0, (struct sockaddr *)&sin6,
+	    sizeof(sin6)), (ssize_t)sizeof(big));
+	close(fd);
+	deadline = dproc_now_ms() + WAIT_MS;
+	while (ctlc_metric(ca, "chitchatd_gossip_oversized_datagrams_total") < 1) {
+		ck_assert_msg(dproc_now_ms() < deadline, "the oversized datagram was not counted");
+		usleep(20000);
+	}
+	ck_assert_double_eq(ctlc_metric(ca, "chitchatd_gossip_oversized_datagrams_total"), 1);
+	ck_assert_double_eq(ctlc_metric(ca, "chitchatd_gossip_decode_errors_total"), 0);
+	ctlc_close(ca);
+	dproc_stop(&a);
+}
+END_TEST
+
 static Suite *
 cluster_suite(void)
 {
@@ -1071,6 +1114,7 @@ cluster_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_three_daemons_converge_and_share_a_key);
+	tcase_add_test(tc, test_ipv6_oversized_datagram_counted);
 	tcase_add_test(tc, test_key_subscription_snapshot_then_events_in_order);
 	tcase_add_test(tc, test_member_subscription_sees_killed_daemon_dead);
 	tcase_add_test(tc, test_malformed_unknown_and_bad_params_get_errors);
