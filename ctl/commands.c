@@ -78,6 +78,7 @@ static const struct ctl_opt wire_opts[] = {
 	{ "raw", NULL, "raw bytes instead of hexadecimal text" },
 	{ "pretty", NULL, "decode: indented JSON" },
 	{ "type", "TYPE", "decode: one primitive of the codec, not a datagram" },
+	{ "keyring", "FILE", "decode: open a sealed datagram with this keyring first" },
 	{ NULL, NULL, NULL },
 };
 

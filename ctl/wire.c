@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "cc_seal.h"
 #include "cc_wirejson.h"
 #include "chitchatctl.h"
 
@@ -22,6 +25,7 @@ struct wire_opts {
 	bool		 raw;
 	bool		 pretty;
 	const char	*type;
+	const char	*keyring;	/* decode: opens sealed datagrams */
 };
 
 /* Reads all of stdin into wb (at most WIRE_MAX_INPUT bytes). */
@@ -58,6 +62,61 @@ write_out(const char *s)
 	return CTL_EXIT_OK;
 }
 
+/*
+ * A sealed datagram (gossip encryption) opened with the keyring file's
+ * keys into out; anything else is left alone (0). -1 with a message.
+ */
+static int
+wire_open(const char *keyring, const struct cc_wbuf *in, struct cc_wbuf *out, bool *opened)
+{
+	struct cc_keyring	 kr;
+	struct cc_wbuf		 text;
+	char			 why[160];
+	size_t			 len, which;
+	FILE			*f;
+	uint8_t			 buf[65536];
+	size_t			 n;
+	int			 rc = -1;
+
+	*opened = false;
+	if (!cc_seal_is_sealed(in->data, in->len))
+		return 0;
+	memset(&kr, 0, sizeof(kr));
+	if (cc_seal_init() == -1) {
+		ctl_warnx("wire decode: libsodium cannot initialise");
+		return -1;
+	}
+	if ((f = fopen(keyring, "r")) == NULL) {
+		ctl_warnx("wire decode: %s: %s", keyring, strerror(errno));
+		return -1;
+	}
+	cc_wbuf_init(&text);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && text.len < 1024 * 1024)
+		cc_wbuf_bytes(&text, buf, n);
+	fclose(f);
+	if (text.err != 0 ||
+	    cc_keyring_parse((const char *)text.data, text.len, &kr, why, sizeof(why)) == -1) {
+		ctl_warnx("wire decode: %s: %s", keyring, text.err != 0 ? strerror(text.err) : why);
+		goto out;
+	}
+	cc_wbuf_reset(out);
+	cc_wbuf_bytes(out, in->data, in->len);		/* room for the plaintext */
+	if (out->err != 0 || cc_open(&kr, in->data, in->len, out->data, out->cap, &len,
+	    &which) == -1) {
+		ctl_warnx("wire decode: the sealed datagram does not open with %s", keyring);
+		goto out;
+	}
+	out->len = len;
+	*opened = true;
+	rc = 0;
+out:
+	cc_keyring_clear(&kr);
+	if (text.data != NULL)
+		sodium_memzero(text.data, text.cap);
+	cc_wbuf_clear(&text);
+	return rc;
+}
+
 static json_t *
 wire_decode_bytes(const struct wire_opts *o, const uint8_t *p, size_t n,
     const char **why)
@@ -79,7 +138,7 @@ wire_decode_bytes(const struct wire_opts *o, const uint8_t *p, size_t n,
 static int
 wire_decode(const struct ctl_command *cmd, const struct wire_opts *o)
 {
-	struct cc_wbuf	 in, bytes;
+	struct cc_wbuf	 in, bytes, sealed;
 	const struct cc_wbuf *src = &in;
 	const char	*why = NULL;
 	json_t		*j = NULL;
@@ -88,6 +147,7 @@ wire_decode(const struct ctl_command *cmd, const struct wire_opts *o)
 
 	cc_wbuf_init(&in);
 	cc_wbuf_init(&bytes);
+	cc_wbuf_init(&sealed);
 	if (read_stdin(&in) == -1) {
 		ctl_warnx("wire decode: reading stdin: %s", strerror(errno));
 		goto out;
@@ -99,6 +159,14 @@ wire_decode(const struct ctl_command *cmd, const struct wire_opts *o)
 			goto out;
 		}
 		src = &bytes;
+	}
+	if (o->keyring != NULL && o->type == NULL) {
+		bool opened;
+
+		if (wire_open(o->keyring, src, &sealed, &opened) == -1)
+			goto out;
+		if (opened)
+			src = &sealed;
 	}
 	j = wire_decode_bytes(o, src->data, src->len, &why);
 	if (j == NULL && errno == EINVAL) {
@@ -123,6 +191,7 @@ out:
 	json_decref(j);
 	cc_wbuf_clear(&in);
 	cc_wbuf_clear(&bytes);
+	cc_wbuf_clear(&sealed);
 	return rc;
 }
 
@@ -189,6 +258,7 @@ wire_opts_of(const struct ctl *ctl, struct wire_opts *o)
 	o->raw = ctl_has(ctl, "raw");
 	o->pretty = ctl_has(ctl, "pretty");
 	o->type = ctl_opt(ctl, "type");
+	o->keyring = ctl_opt(ctl, "keyring");
 }
 
 int

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cc_seal.h"
 #include "cc_wirejson.h"
 #include "testutil.h"
 #include "wirevec.h"
@@ -203,6 +204,65 @@ START_TEST(test_ctl_wire_decode_vectors)
 }
 END_TEST
 
+/*
+ * --keyring opens a sealed datagram (gossip encryption) before decoding:
+ * every message vector sealed with a key decodes to its `decoded`; with
+ * a keyring that lacks the key, or without --keyring, it fails (exit 1).
+ */
+START_TEST(test_ctl_wire_decode_sealed_with_keyring)
+{
+	uint8_t		 key[CC_KEY_LEN], other[CC_KEY_LEN], *box;
+	char		 b64[CC_KEY_B64_LEN + 1], good[64], bad[64], *hex;
+	struct run	 r;
+	size_t		 i, len, done = 0;
+	FILE		*f;
+
+	ck_assert_int_eq(cc_seal_init(), 0);
+	cc_key_generate(key);
+	cc_key_generate(other);
+	snprintf(good, sizeof(good), "/tmp/ccwire-good-%d.json", (int)getpid());
+	snprintf(bad, sizeof(bad), "/tmp/ccwire-bad-%d.json", (int)getpid());
+	cc_key_to_base64(key, b64);
+	ck_assert_ptr_nonnull(f = fopen(good, "w"));
+	fprintf(f, "[\"%s\"]\n", b64);
+	fclose(f);
+	cc_key_to_base64(other, b64);
+	ck_assert_ptr_nonnull(f = fopen(bad, "w"));
+	fprintf(f, "[\"%s\"]\n", b64);
+	fclose(f);
+	for (i = 0; i < nvecs; i++) {
+		if (strcmp(vecs[i].kind, "message") != 0)
+			continue;
+		ck_assert_ptr_nonnull(box = malloc(vecs[i].len + CC_SEAL_OVERHEAD));
+		ck_assert_int_eq(cc_seal(key, vecs[i].bytes, vecs[i].len, box,
+		    vecs[i].len + CC_SEAL_OVERHEAD, &len), 0);
+		ck_assert_ptr_nonnull(hex = cc_wirejson_hex(box, len));
+		run_ctl(&r, hex, strlen(hex), ARGS("wire", "decode", "--keyring", good));
+		assert_decoded(&vecs[i], &r);
+		run_free(&r);
+		if (done++ == 0) {
+			run_ctl(&r, hex, strlen(hex), ARGS("wire", "decode", "--keyring", bad));
+			ck_assert_int_eq(r.status, 1);
+			ck_assert_ptr_nonnull(strstr(r.err, "does not open"));
+			run_free(&r);
+			run_ctl(&r, hex, strlen(hex), ARGS("wire", "decode"));
+			ck_assert_int_eq(r.status, 1);
+			run_free(&r);
+			/* a plaintext datagram is decoded as it is, keyring or not */
+			run_ctl(&r, vecs[i].hex, strlen(vecs[i].hex),
+			    ARGS("wire", "decode", "--keyring", bad));
+			assert_decoded(&vecs[i], &r);
+			run_free(&r);
+		}
+		free(hex);
+		free(box);
+	}
+	ck_assert_uint_gt(done, 0);
+	unlink(good);
+	unlink(bad);
+}
+END_TEST
+
 START_TEST(test_ctl_wire_encode_vectors)
 {
 	struct run	 r;
@@ -350,6 +410,7 @@ ctl_wire_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ctl_wire_decode_vectors);
+	tcase_add_test(tc, test_ctl_wire_decode_sealed_with_keyring);
 	tcase_add_test(tc, test_ctl_wire_encode_vectors);
 	tcase_add_test(tc, test_ctl_wire_decode_pretty_and_raw);
 	tcase_add_test(tc, test_ctl_wire_garbage_exits_1);
