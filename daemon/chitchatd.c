@@ -342,12 +342,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(d->ccd.base);
 		return;
 	}
-	log_info("%s: shutting down", name);
 	if (d->ccd.cfg->leave_on_terminate && CCD_HAS_EXT(&d->ccd, CCD_EXT_LEAVE)) {
+		/* leave.c logs what it does and breaks the loop after the wait */
 		if (leave_start(&d->ccd, name, &wait) == 0)
-			return;		/* leave.c breaks the loop after the wait */
+			return;
 		log_warnx("%s: cannot announce the leave: %s", name, strerror(errno));
 	}
+	log_info("%s: shutting down", name);
 	event_base_loopbreak(d->ccd.base);
 }
 

@@ -213,7 +213,7 @@ leave_start(struct ccd *ccd, const char *why, uint64_t *in_ms)
 		log_info("%s: leaving the cluster: announced to %zu of %zu live peer(s), "
 		    "shutting down in %" PRIu64 " ms", why, told, n_live, wait);
 	else
-		log_info("%s: leaving the cluster: no live peer to tell, shutting down", why);
+		log_info("%s: shutting down (no live peer to tell of a leave)", why);
 	*in_ms = wait;
 	return 0;
 }
