@@ -223,3 +223,15 @@ cc_rbuf_nomem(struct cc_rbuf *rb)
 	errno = ENOMEM;
 	return -1;
 }
+
+int
+cc_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

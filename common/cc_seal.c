@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "cc_seal.h"
+#include "cc_wire.h"
 
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == CC_KEY_LEN, "key size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == CC_SEAL_NONCE, "nonce size");
@@ -135,25 +136,13 @@ cc_key_id(const uint8_t key[CC_KEY_LEN], char out[CC_KEY_ID_LEN + 1])
 	sodium_bin2hex(out, CC_KEY_ID_LEN + 1, h, CC_KEY_ID_LEN / 2);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 cc_key_id_is_valid(const char *s, size_t len)
 {
 	if (len != CC_KEY_ID_LEN)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (hexval(s[i]) == -1)
+		if (cc_hex_digit(s[i]) == -1)
 			return false;
 	return true;
 }
@@ -187,7 +176,7 @@ cc_keyring_find_id(const struct cc_keyring *kr, const char *id, size_t len)
 
 		cc_key_id(kr->keys[i], mine);
 		for (k = 0; k < CC_KEY_ID_LEN; k++)
-			if (hexval(mine[k]) != hexval(id[k]))
+			if (cc_hex_digit(mine[k]) != cc_hex_digit(id[k]))
 				break;
 		if (k == CC_KEY_ID_LEN)
 			return (int)i;

@@ -93,6 +93,9 @@ void	cc_wbuf_bytes(struct cc_wbuf *, const void *, size_t);
 /* u16 length then bytes; sets err = EMSGSIZE if len > 65535. */
 void	cc_wbuf_str(struct cc_wbuf *, const char *, size_t);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int	cc_hex_digit(char);
+
 /* ---- primitives --------------------------------------------------------- */
 
 bool	cc_utf8_is_valid(const char *, size_t);

@@ -307,18 +307,6 @@ cc_wirejson_hex(const uint8_t *p, size_t n)
 	return s;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 cc_wirejson_unhex(const char *s, size_t n, struct cc_wbuf *out)
 {
@@ -328,7 +316,7 @@ cc_wirejson_unhex(const char *s, size_t n, struct cc_wbuf *out)
 	for (i = 0; i < n; i++) {
 		if (strchr(" \t\r\n\v\f", s[i]) != NULL && s[i] != '\0')
 			continue;
-		if ((d = hex_digit(s[i])) == -1) {
+		if ((d = cc_hex_digit(s[i])) == -1) {
 			errno = EINVAL;
 			return -1;
 		}

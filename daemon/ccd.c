@@ -2,11 +2,13 @@
  * ccd.c: daemon-wide helpers shared by the daemon's modules and the
  * daemon tests (kept out of chitchatd.c, which holds only main).
  */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
-#include <string.h>
 #include "catchup.h"
-
 #include "ccd.h"
 #include "leave.h"
 #include "log.h"
@@ -54,4 +56,20 @@ ccd_node_is_leaving(const struct ccd_config *cfg, const struct cc_node *n)
 {
 	return (cfg->extensions & CCD_EXT_LEAVE) != 0 &&
 	    cc_node_get(n, CCD_KEY_LEAVING, strlen(CCD_KEY_LEAVING)) != NULL;
+}
+
+int
+ccd_cause(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	if (cause != NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(cause, fmt, ap) == -1)
+			*cause = NULL;
+		va_end(ap);
+	}
+	errno = saved;
+	return -1;
 }

@@ -4,7 +4,7 @@
  *   chitchatd.c   main, startup order, signals (SIGTERM/SIGINT/SIGHUP), sd_notify
  *   config.c      command line + config file -> struct ccd_config
  *   seeds.c       asynchronous seed resolution (evdns), re-resolved every 60 s
- *   gossip.c      UDP socket + round timer around the engine
+ *   gossip.c      UDP socket + round timer around the engine, sealing (encryption)
  *   control.c     Unix control socket: clients, line framing, limits, credentials
  *   rpc.c         JSON-RPC 2.0 method table and handlers
  *   subscribe.c   fan-out of engine events to subscribed clients, backpressure
@@ -13,9 +13,11 @@
  *   peercache.c   known peers saved as seeds for the next start (peer-cache)
  *   catchup.c     catch-up side channel: whole node states over TCP after a reset
  *   metrics.c     Prometheus text exposition
- *   log.c         logging
- *
  *   keyring.c     the keyring file of gossip encryption
+ *   ccd.c         engine events in, shared helpers (clock, ccd_cause)
+ *   atomicfile.c  replacing a file atomically (keyring, peer cache)
+ *   xmalloc.c     allocations that exit on failure (configuration, bookkeeping)
+ *   log.c         logging
  *
  * Ownership: struct ccd owns everything it points to; ccd_config strings
  * are owned by the config (config_free).
@@ -179,6 +181,13 @@ struct ccd {
 
 /* Monotonic milliseconds (the engine's clock). */
 uint64_t	ccd_now_ms(void);
+
+/*
+ * The "-1 and a reason" convention of functions that take `char **cause`:
+ * sets *cause (if cause is not NULL) to the formatted reason, which the
+ * caller frees (NULL if out of memory); keeps errno; returns -1.
+ */
+int	ccd_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Engine events enter here (chitchatd.c) and are fanned out (subscribe.c). */
 void	ccd_on_engine_event(void *ccd, const struct cc_event *);

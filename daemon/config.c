@@ -35,6 +35,7 @@
 #include "gossip.h"
 #include "keyring.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* Longest line libinih (Debian's build: INI_MAX_LINE 200) reads whole. */
 #define CONFIG_MAX_LINE		198
@@ -146,36 +147,6 @@ struct load {
 };
 
 /* ---- small helpers --------------------------------------------------------------- */
-
-static void *
-xreallocarray(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		fatalx("config: allocation overflow");
-	if ((p = realloc(p, n * size)) == NULL)
-		fatalx("config: out of memory");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		fatalx("config: out of memory");
-	return d;
-}
-
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *d = strndup(s, n);
-
-	if (d == NULL)
-		fatalx("config: out of memory");
-	return d;
-}
 
 static void
 replace_str(char **dst, const char *s)

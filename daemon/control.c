@@ -130,32 +130,13 @@ control_now(const struct control *ctl)
 /* ---- the socket -------------------------------------------------------------- */
 
 static int
-control_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-control_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-	int	saved = errno;
-
-	if (cause != NULL) {
-		va_start(ap, fmt);
-		if (vasprintf(cause, fmt, ap) == -1)
-			*cause = NULL;
-		va_end(ap);
-	}
-	errno = saved;
-	return -1;
-}
-
-static int
 control_sockaddr(const char *path, struct sockaddr_un *sun, char **cause)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun->sun_path)) {
 		errno = ENAMETOOLONG;
-		return control_cause(cause, "control socket %s: path too long", path);
+		return ccd_cause(cause, "control socket %s: path too long", path);
 	}
 	memcpy(sun->sun_path, path, strlen(path) + 1);
 	return 0;
@@ -174,30 +155,30 @@ control_check_stale(const char *path, const struct sockaddr_un *sun, char **caus
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		return control_cause(cause, "control socket %s: %s", path, strerror(errno));
+		return ccd_cause(cause, "control socket %s: %s", path, strerror(errno));
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		errno = EEXIST;
-		return control_cause(cause, "control socket %s: exists and is not a socket",
+		return ccd_cause(cause, "control socket %s: exists and is not a socket",
 		    path);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		return control_cause(cause, "control socket: %s", strerror(errno));
+		return ccd_cause(cause, "control socket: %s", strerror(errno));
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
 	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
 		close(fd);
 		errno = EADDRINUSE;
-		return control_cause(cause, "control socket %s: in use by another daemon",
+		return ccd_cause(cause, "control socket %s: in use by another daemon",
 		    path);
 	}
 	if (errno != ECONNREFUSED) {
-		control_cause(cause, "control socket %s: %s", path, strerror(errno));
+		ccd_cause(cause, "control socket %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	close(fd);
 	if (unlink(path) == -1 && errno != ENOENT)
-		return control_cause(cause, "control socket %s: cannot remove the stale socket: %s",
+		return ccd_cause(cause, "control socket %s: cannot remove the stale socket: %s",
 		    path, strerror(errno));
 	log_info("control: removed stale socket %s", path);
 	return 0;
@@ -217,7 +198,7 @@ control_make_dir(const char *path, char **cause)
 	    strchr(path + strlen(dir) + 1, '/') != NULL)
 		return 0;
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-		return control_cause(cause, "cannot create %s: %s", dir, strerror(errno));
+		return ccd_cause(cause, "cannot create %s: %s", dir, strerror(errno));
 	return 0;
 }
 
@@ -239,7 +220,7 @@ control_group(const char *name, gid_t *gid, char **cause)
 		return 0;
 	}
 	errno = ENOENT;
-	return control_cause(cause, "control group %s: no such group", name);
+	return ccd_cause(cause, "control group %s: no such group", name);
 }
 
 static void
@@ -341,34 +322,34 @@ control_listen(struct control_listener *l, const char *path, mode_t mode, gid_t 
 	    control_check_stale(path, &sun, cause) == -1)
 		return -1;
 	if ((l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		return control_cause(cause, "control socket: %s", strerror(errno));
+		return ccd_cause(cause, "control socket: %s", strerror(errno));
 	/* born unreachable by anyone else: opened up by chmod below */
 	old = umask(0177);
 	if (bind(l->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
-		return control_cause(cause, "control socket %s: %s", path, strerror(errno));
+		return ccd_cause(cause, "control socket %s: %s", path, strerror(errno));
 	}
 	umask(old);
 	if ((l->path = strdup(path)) == NULL) {
 		unlink(path);
-		return control_cause(cause, "control socket: %s", strerror(errno));
+		return ccd_cause(cause, "control socket: %s", strerror(errno));
 	}
 	/* the group first: the socket never opens to the daemon's own group */
 	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1)
-		return control_cause(cause, "control socket %s: chown to group %lu: %s", path,
+		return ccd_cause(cause, "control socket %s: chown to group %lu: %s", path,
 		    (unsigned long)gid, strerror(errno));
 	if (chmod(path, mode & 0777) == -1)
-		return control_cause(cause, "control socket %s: chmod %04o: %s", path,
+		return ccd_cause(cause, "control socket %s: chmod %04o: %s", path,
 		    (unsigned)mode, strerror(errno));
 	if (listen(l->fd, 128) == -1)
-		return control_cause(cause, "control socket %s: listen: %s", path,
+		return ccd_cause(cause, "control socket %s: listen: %s", path,
 		    strerror(errno));
 	l->accept_ev = event_new(base, l->fd, EV_READ | EV_PERSIST, control_on_accept, l);
 	l->backoff_ev = evtimer_new(base, control_backoff_done, l);
 	if (l->accept_ev == NULL || l->backoff_ev == NULL ||
 	    event_add(l->accept_ev, NULL) == -1) {
 		errno = ENOMEM;
-		return control_cause(cause, "control socket: cannot add the accept event");
+		return ccd_cause(cause, "control socket: cannot add the accept event");
 	}
 	log_info("control: listening on %s (mode %04o%s)", path, (unsigned)(mode & 0777),
 	    l->readonly ? ", read-only" : "");
@@ -394,7 +375,7 @@ control_open(struct ccd *ccd, char **cause)
 	/* a client gone mid-write must cost an EPIPE, never the daemon */
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctl = control_new(ccd)) == NULL)
-		return control_cause(cause, "control socket: %s", strerror(errno));
+		return ccd_cause(cause, "control socket: %s", strerror(errno));
 	if (control_path_is_set(path) && control_listen(&ctl->listeners[CONTROL_MAIN], path,
 	    cfg != NULL && cfg->control_mode != 0 ? cfg->control_mode : 0660, gid, cause) == -1)
 		goto fail;

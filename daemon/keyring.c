@@ -22,36 +22,23 @@
 #include <sodium.h>
 
 #include "atomicfile.h"
+#include "ccd.h"
 #include "keyring.h"
-
-static int __attribute__((format(printf, 2, 3)))
-keyring_fail(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-	int	saved = errno;
-
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	errno = saved;
-	return -1;
-}
 
 /* Whether st may hold keys: a regular file of ours, closed to others. */
 static int
 keyring_check(const struct stat *st, char **cause)
 {
 	if (!S_ISREG(st->st_mode))
-		return keyring_fail(cause, "not a regular file");
+		return ccd_cause(cause, "not a regular file");
 	if (st->st_uid != geteuid())
-		return keyring_fail(cause, "owned by uid %u, not by the daemon's user (uid %u)",
+		return ccd_cause(cause, "owned by uid %u, not by the daemon's user (uid %u)",
 		    (unsigned)st->st_uid, (unsigned)geteuid());
 	if ((st->st_mode & 077) != 0)
-		return keyring_fail(cause, "mode %04o gives group or others access to the keys "
+		return ccd_cause(cause, "mode %04o gives group or others access to the keys "
 		    "(chmod 600)", (unsigned)(st->st_mode & 07777));
 	if (st->st_size > KEYRING_MAX_FILE)
-		return keyring_fail(cause, "larger than %d bytes", KEYRING_MAX_FILE);
+		return ccd_cause(cause, "larger than %d bytes", KEYRING_MAX_FILE);
 	return 0;
 }
 
@@ -67,12 +54,12 @@ read_all(int fd, char *buf, size_t cap, size_t *len, char **cause)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
-			return keyring_fail(cause, "cannot read: %s", strerror(errno));
+			return ccd_cause(cause, "cannot read: %s", strerror(errno));
 		if (n == 0)
 			return 0;
 		*len += (size_t)n;
 		if (*len == cap)
-			return keyring_fail(cause, "larger than %d bytes", KEYRING_MAX_FILE);
+			return ccd_cause(cause, "larger than %d bytes", KEYRING_MAX_FILE);
 	}
 }
 
@@ -88,18 +75,18 @@ keyring_load(const char *path, struct cc_keyring *kr, char **cause)
 	*cause = NULL;
 	cc_keyring_clear(kr);
 	if (cc_seal_init() == -1)
-		return keyring_fail(cause, "libsodium cannot be initialised");
+		return ccd_cause(cause, "libsodium cannot be initialised");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
-		return keyring_fail(cause, "%s", strerror(errno));
+		return ccd_cause(cause, "%s", strerror(errno));
 	/* the checks apply to what was opened, not to what the name points to later */
 	if (fstat(fd, &st) == -1)
-		keyring_fail(cause, "%s", strerror(errno));
+		ccd_cause(cause, "%s", strerror(errno));
 	else if (keyring_check(&st, cause) == 0 &&
 	    read_all(fd, text, sizeof(text), &len, cause) == 0) {
 		if (cc_keyring_parse(text, len, kr, why, sizeof(why)) == 0)
 			rc = 0;
 		else
-			keyring_fail(cause, "%s", why);
+			ccd_cause(cause, "%s", why);
 	}
 	sodium_memzero(text, len);
 	close(fd);
@@ -116,7 +103,7 @@ keyring_save(const char *path, const struct cc_keyring *kr, char **cause)
 
 	*cause = NULL;
 	if ((text = cc_keyring_format(kr, &len)) == NULL)
-		return keyring_fail(cause, "out of memory");
+		return ccd_cause(cause, "out of memory");
 	/*
 	 * Once the new file is in place, failing would leave the daemon
 	 * running the old keyring over a file holding the new one: the
@@ -127,7 +114,7 @@ keyring_save(const char *path, const struct cc_keyring *kr, char **cause)
 	if (err == 0)
 		return 0;
 	if (strcmp(step, "create") == 0)
-		return keyring_fail(cause, "cannot create a temporary file next to %s: %s", path,
+		return ccd_cause(cause, "cannot create a temporary file next to %s: %s", path,
 		    strerror(err));
-	return keyring_fail(cause, "cannot %s %s: %s", step, path, strerror(err));
+	return ccd_cause(cause, "cannot %s %s: %s", step, path, strerror(err));
 }

@@ -44,6 +44,7 @@
 #include "cc_ctlproto.h"
 #include "ccd.h"
 #include "log.h"
+#include "xmalloc.h"
 #include "peercache.h"
 
 struct peer {
@@ -84,26 +85,6 @@ wall_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size);
-
-	if (p == NULL)
-		fatalx("peer cache: out of memory");
-	return p;
-}
-
-static char *
-xstrndup(const char *s, size_t len)
-{
-	char *p = strndup(s, len);
-
-	if (p == NULL)
-		fatalx("peer cache: out of memory");
-	return p;
 }
 
 /* ---- the file format ------------------------------------------------------------ */

@@ -36,6 +36,7 @@
 #include "ccd.h"
 #include "gossip.h"
 #include "log.h"
+#include "xmalloc.h"
 #include "seeds.h"
 
 struct seed_host {
@@ -67,16 +68,6 @@ struct seeds {
 	struct cc_addr		*current;	/* last pushed into the engine */
 	size_t			 n_current;
 };
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size);
-
-	if (p == NULL)
-		fatalx("seeds: out of memory");
-	return p;
-}
 
 static void
 host_free(struct seeds *s, struct seed_host *h)
