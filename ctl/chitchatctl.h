@@ -182,6 +182,8 @@ const char *ctl_u64_member(const json_t *, const char *member, char *buf,
 const char *ctl_color_of(const char *word);
 /* Prints j as one compact JSON line. */
 void	ctl_print_json(const json_t *);
+/* With --json: prints res, frees it and returns true (the command is done). */
+bool	ctl_json_done(struct ctl *, json_t *res);
 /*
  * Flushes stdout. CTL_EXIT_OK, or CTL_EXIT_FAIL after a one-line message;
  * *closed (if not NULL) is set when the reader went away (EPIPE), which

@@ -140,11 +140,8 @@ cmd_force_leave(struct ctl *ctl)
 	free(what);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (ctl->json) {
-		ctl_print_json(res);
-		json_decref(res);
+	if (ctl_json_done(ctl, res))
 		return CTL_EXIT_OK;
-	}
 	removed = json_object_get(res, "removed");
 	id = ctl_escape_member(removed, "node_id");
 	addr = ctl_escape_member(removed, "address");

@@ -278,3 +278,13 @@ ctl_flush(bool *closed)
 	    "write error");
 	return CTL_EXIT_FAIL;
 }
+
+bool
+ctl_json_done(struct ctl *ctl, json_t *res)
+{
+	if (!ctl->json)
+		return false;
+	ctl_print_json(res);
+	json_decref(res);
+	return true;
+}

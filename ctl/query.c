@@ -84,11 +84,8 @@ cmd_info(struct ctl *ctl)
 
 	if ((rc = ctl_oneshot(ctl, "info", "info", NULL, &res)) != CTL_EXIT_OK)
 		return rc;
-	if (ctl->json) {
-		ctl_print_json(res);
-		json_decref(res);
+	if (ctl_json_done(ctl, res))
 		return CTL_EXIT_OK;
-	}
 	counts = json_object_get(res, "counts");
 	t = ctl_table_new(ctl, 2, NULL);
 	info_str(t, res, "node_id");
@@ -192,11 +189,8 @@ cmd_members(struct ctl *ctl)
 	    ctl_xjson(json_pack("{s:s}", "filter", filter)), &res);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (ctl->json) {
-		ctl_print_json(res);
-		json_decref(res);
+	if (ctl_json_done(ctl, res))
 		return CTL_EXIT_OK;
-	}
 	t = ctl_table_new(ctl, 8, headers);
 	ctl_table_color_column(t, 3);
 	json_array_foreach(json_object_get(res, "members"), i, m) {
