@@ -44,8 +44,10 @@ TAILQ_HEAD(gc_node_list, gc_node);
  */
 struct fence {
 	struct cc_id		id;
-	uint64_t		heartbeat;
+	uint64_t		heartbeat;	/* raised by every rise seen */
 	cc_mtime_t		until;
+	bool			rising;		/* a rise past the fence was seen */
+	cc_mtime_t		rise_since;	/* when the first one was */
 	RB_ENTRY(fence)		by_id;
 	TAILQ_ENTRY(fence)	order;		/* oldest first */
 };
@@ -663,6 +665,31 @@ put_delta(struct cc_engine *e, const struct cc_digest *peer, size_t budget)
 
 /* ---- receiving ------------------------------------------------------------------- */
 
+/*
+ * Whether news of a fenced node with heartbeat hb proves it alive. A higher
+ * heartbeat alone does not: peers may still hold, and relay for a few
+ * rounds, heartbeats of a dead node that the node that forgot it never
+ * saw (the requester of a force-leave issued right after the death). A
+ * live node's heartbeat keeps rising, a dead one's stops: the first rise
+ * starts a probation of FENCE_PROBATION_ROUNDS gossip intervals, each rise
+ * raises the fence, and only a rise after the probation re-adds the node.
+ */
+#define FENCE_PROBATION_ROUNDS	5
+
+static bool
+fence_passed(struct cc_engine *e, struct fence *f, uint64_t hb, cc_mtime_t now)
+{
+	if (hb <= f->heartbeat)
+		return false;
+	f->heartbeat = hb;
+	if (!f->rising) {
+		f->rising = true;
+		f->rise_since = now;
+		return false;
+	}
+	return now.ms - f->rise_since.ms >= FENCE_PROBATION_ROUNDS * e->gossip_interval_ms;
+}
+
 /* cc_engine_report_heartbeat with the replica already looked up (n may be NULL). */
 static void
 report_heartbeat_found(struct cc_engine *e, struct cc_node *n, const struct cc_id *id,
@@ -674,8 +701,8 @@ report_heartbeat_found(struct cc_engine *e, struct cc_node *n, const struct cc_i
 	if (n == e->self || (n == NULL && cc_id_is_equal(id, &e->self_id)))
 		return;
 	if (n == NULL) {
-		/* a forgotten node comes back only with a newer heartbeat */
-		if ((f = fence_active(e, id)) != NULL && hb <= f->heartbeat)
+		/* a forgotten node comes back only if it proves to be alive */
+		if ((f = fence_active(e, id)) != NULL && !fence_passed(e, f, hb, now))
 			return;
 		/* a recently GC'd node comes back only if it really moved on */
 		if ((g = gc_find(e, id)) != NULL && !(g->heartbeat < hb))

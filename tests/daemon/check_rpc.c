@@ -1689,7 +1689,12 @@ START_TEST(test_force_leave_request_from_a_peer)
 	/* the ghost's last heartbeat, gossiped again, does not bring it back */
 	inject_digest(&ghost, 30);
 	ck_assert_ptr_null(cc_engine_node(F.ccd.engine, &ghost));
+	/* nor does one stale rise (a peer that saw a later heartbeat) ... */
 	inject_digest(&ghost, 31);
+	ck_assert_ptr_null(cc_engine_node(F.ccd.engine, &ghost));
+	/* ... but a heartbeat still rising after the probation does: it is alive */
+	memnet_run_for(F.net, 6000);
+	inject_digest(&ghost, 40);
 	ck_assert_ptr_nonnull(cc_engine_node(F.ccd.engine, &ghost));
 	cc_id_clear(&ghost);
 	cc_id_clear(&joining);

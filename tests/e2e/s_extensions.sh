@@ -24,6 +24,11 @@ for m in data["members"] if isinstance(data, dict) else data:
         print(m["status"])' "n$2"
 }
 
+# status_is I J WANT: node J's status on node I is WANT ("": absent).
+# wait_for needs a command that looks again at each try, not a value
+# computed once when it is called.
+status_is() { [ "$(status_on "$1" "$2")" = "$3" ]; }
+
 # key expiry: set on n3 for 3 s, seen everywhere, then gone everywhere
 "$CHITCHATCTL" --socket "$WORK/n3.sock" set ext/lease holder --ttl 3s >/dev/null || fail "set --ttl on n3"
 wait_for 30 "n3's expiring key reached all" check key all 3 ext/lease holder
@@ -42,7 +47,7 @@ wait "${NODE_PID[2]}"; rc=$?
 NODE_PID[2]=""
 say "n2 left and exited 0"
 for i in 1 3 4 5 6 7; do
-	wait_for 5 "n$i reports n2 left" test "$(status_on $i 2)" = left
+	wait_for 5 "n$i reports n2 left" status_is $i 2 left
 done
 wait_for 60 "n8 (no extensions) finds n2 dead by phi" check dead $N 2
 ctl $N set ext/still-working yes >/dev/null || fail "set on n8"
@@ -53,7 +58,7 @@ node_kill 5 KILL
 wait_for 60 "n5 detected dead" check dead all 5
 ctl 1 force-leave n5 >/dev/null || fail "force-leave n5 on n1"
 for i in 1 3 4 6 7; do
-	wait_for 10 "n5 removed from n$i" test -z "$(status_on $i 5)"
+	wait_for 10 "n5 removed from n$i" status_is $i 5 ""
 done
 sleep 4	# 20 rounds: n8 still holds n5 and gossips it
 for i in 1 3 4 6 7; do

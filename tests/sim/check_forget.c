@@ -198,6 +198,47 @@ START_TEST(test_forgotten_dead_node_does_not_come_back)
 END_TEST
 
 /*
+ * The force-leave race the e2e extensions scenario found: node 0 forgets a
+ * dead node at a heartbeat below the last one node 1 still holds and
+ * gossips (node 0 missed the dead node's last increments: here it was cut
+ * off). That stale heartbeat rises past the fence once and then stops: it
+ * must not bring the dead node back.
+ */
+START_TEST(test_stale_higher_heartbeat_does_not_bring_a_dead_node_back)
+{
+	struct fnet	f;
+	const int	zero[] = { 0 }, others[] = { 1, 2 };
+	uint64_t	stale, last, fence;
+
+	fnet_start(&f, 0xf05);
+	f.target = 2;
+	/* node 0 is cut off: its view of node 2's heartbeat stops here */
+	memnet_partition(f.net, zero, 1, others, 2);
+	memnet_run_for(f.net, 2 * SEC);
+	memnet_stop(f.net, 2);
+	expect_dead(&f, 0, 2);
+	expect_dead(&f, 1, 2);
+	memnet_run_for(f.net, 1 * SEC);
+	stale = cc_node_heartbeat(replica(&f, 0, 2));
+	last = cc_node_heartbeat(replica(&f, 1, 2));
+	MN_CMP_U(last, >, stale);
+	/* node 0 forgets node 2 at its stale heartbeat, then hears node 1 again */
+	MN_EQ_I(cc_engine_forget_node(eng(&f, 0), &f.ids[2], stale,
+	    cc_mtime(until_from_now(&f, 60 * SEC))), 0);
+	memnet_heal(f.net);
+	for (int t = 0; t < 50; t++) {
+		memnet_run_for(f.net, 100);
+		MN_ASSERT(replica(&f, 0, 2) == NULL, "node 2 came back on node 0 (round %d)", t);
+	}
+	MN_EQ_U(f.added[0], 0);
+	/* the relayed last heartbeat rose past the fence once, and raised it */
+	MN_CHECK(cc_engine_is_fenced(eng(&f, 0), &f.ids[2], &fence));
+	MN_EQ_U(fence, last);
+	fnet_free(&f);
+}
+END_TEST
+
+/*
  * A lying or racing request: node 1 is alive, node 0 forgets it anyway.
  * Its heartbeat moves past the fence, so node 0 re-adds it and judges it
  * live again within a few rounds; node 1 itself never notices.
@@ -331,6 +372,7 @@ forget_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_forgotten_dead_node_does_not_come_back);
+	tcase_add_test(tc, test_stale_higher_heartbeat_does_not_bring_a_dead_node_back);
 	tcase_add_test(tc, test_forgotten_live_node_reasserts_itself);
 	tcase_add_test(tc, test_fence_expires);
 	tcase_add_test(tc, test_forget_api);
