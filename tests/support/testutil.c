@@ -224,3 +224,19 @@ test_decode(const struct test_dgram *d, struct cc_msg *m)
 	memset(m, 0, sizeof(*m));
 	ck_assert_int_eq(cc_msg_decode(d->buf, d->len, m, NULL, NULL), 0);
 }
+
+void
+test_syn_of(struct cc_wbuf *w, const struct cc_id *id, const char *cluster)
+{
+	struct cc_digest_entry	entry;
+	struct cc_digest	d = { &entry, 1, NULL };
+
+	memset(&entry, 0, sizeof(entry));
+	entry.id = *id;		/* borrowed: encoding only reads it */
+	entry.heartbeat = 1;
+	cc_wbuf_init(w);
+	cc_msg_put_header(w, CC_MSG_SYN);
+	cc_digest_encode(w, &d);
+	cc_wbuf_str(w, cluster, strlen(cluster));
+	ck_assert_int_eq(w->err, 0);
+}

@@ -71,6 +71,12 @@ void	test_id(struct cc_id *out, uint16_t port);
 /* {"<name>", gen, 127.0.0.1:<port>} */
 void	test_id_named(struct cc_id *out, const char *name, uint64_t gen, uint16_t port);
 
+/*
+ * A SYN to cluster whose digest holds id alone at heartbeat 1, into a new
+ * w (caller cc_wbuf_clear): what a fake peer sends to be heard.
+ */
+void	test_syn_of(struct cc_wbuf *w, const struct cc_id *id, const char *cluster);
+
 /* for_test(port) config (§7.1): gossip 50 ms, entry grace 10,000 s. */
 void	test_config(struct cc_config *, struct cc_id *self_storage, uint16_t port);
 

@@ -34,11 +34,13 @@
 
 #include "cc_catchup.h"
 #include "cc_seal.h"
+#include "clusterwait.h"
 #include "ctlclient.h"
 #include "daemonproc.h"
 #include "testutil.h"
 
 #define WAIT_MS		90000	/* convergence by gossip alone, sanitizer build */
+#define wait_metric(c, d, name, min)	cw_wait_metric(c, d, name, min, WAIT_MS)
 #define BIG_KEYS	20000
 #define VALUE_SIZE	200
 #define DELETED		100
@@ -87,22 +89,6 @@ batch(struct ctlc *c, const char *method, json_t *params_list)
 	json_decref(reply);
 	json_decref(reqs);
 	json_decref(params_list);
-}
-
-/* Waits (bounded) until a metric reaches at least min; returns its value. */
-static double
-wait_metric(struct ctlc *c, const struct dproc *d, const char *name, double min)
-{
-	long long	deadline = dproc_now_ms() + WAIT_MS;
-	double		v;
-
-	while ((v = ctlc_metric(c, name)) < min) {
-		if (dproc_now_ms() > deadline)
-			ck_abort_msg("%s: %s stayed at %g, below %g, for %d ms: %s", d->node_id, name,
-			    v, min, WAIT_MS, dproc_log(d));
-		usleep(20000);
-	}
-	return v;
 }
 
 /* Waits (bounded) until a metric falls to at most max. */

@@ -39,11 +39,15 @@
 
 #include "cc_seal.h"
 #include "cc_wire.h"
+#include "clusterwait.h"
 #include "ctlclient.h"
 #include "daemonproc.h"
 #include "testutil.h"
 
 #define WAIT_MS		20000	/* convergence, propagation, counters */
+#define count_live(c)			cw_count_live(c)
+#define wait_live(c, d, want)		cw_wait_live(c, d, want, WAIT_MS)
+#define wait_metric(c, d, name, min)	cw_wait_metric(c, d, name, min, WAIT_MS)
 #define STABLE_MS	2000	/* "still not joined": 20 gossip rounds */
 
 #define ARGS(...)	((const char *const []){ __VA_ARGS__, NULL })
@@ -206,50 +210,6 @@ has_member(struct ctlc *c, const char *node_id)
 	return found;
 }
 
-static size_t
-count_live(struct ctlc *c)
-{
-	json_t	*res = ctlc_ok(c, "members", "{\"filter\":\"live\"}");
-	size_t	 n = json_array_size(json_object_get(res, "members"));
-
-	json_decref(res);
-	return n;
-}
-
-static void
-wait_live(struct ctlc *c, const struct dproc *d, size_t want)
-{
-	long long	deadline = dproc_now_ms() + WAIT_MS;
-	size_t		n;
-
-	while ((n = count_live(c)) != want) {
-		if (dproc_now_ms() > deadline) {
-			json_t *res = ctlc_ok(c, "members", NULL);
-
-			ck_abort_msg("%s: %zu live members, not %zu, after %d ms: %s\nlog: %s",
-			    d->node_id, n, want, WAIT_MS, json_dumps(res, JSON_COMPACT),
-			    dproc_log(d));
-		}
-		usleep(50000);
-	}
-}
-
-/* Waits (bounded) until a metric reaches at least min; returns its value. */
-static double
-wait_metric(struct ctlc *c, const struct dproc *d, const char *name, double min)
-{
-	long long	deadline = dproc_now_ms() + WAIT_MS;
-	double		v;
-
-	while ((v = ctlc_metric(c, name)) < min) {
-		if (dproc_now_ms() > deadline)
-			ck_abort_msg("%s: %s stayed at %g, below %g, for %d ms\nlog: %s", d->node_id,
-			    name, v, min, WAIT_MS, dproc_log(d));
-		usleep(50000);
-	}
-	return v;
-}
-
 /* Waits until c reads key=value on node_id. */
 static void
 wait_key(struct ctlc *c, const char *who, const char *node_id, const char *key,
@@ -388,20 +348,11 @@ peer_send(struct peer *p, const struct dproc *to, const uint8_t *buf, size_t len
 static void
 peer_syn(struct peer *p, const char *cluster, struct cc_wbuf *w)
 {
-	struct cc_digest	d;
-	struct cc_digest_entry	entry;
+	struct cc_id id;
 
-	memset(&entry, 0, sizeof(entry));
-	test_id_named(&entry.id, "peer", 1, p->port);
-	entry.heartbeat = 1;
-	d.entries = &entry;
-	d.n = 1;
-	cc_wbuf_init(w);
-	cc_msg_put_header(w, CC_MSG_SYN);
-	cc_digest_encode(w, &d);
-	cc_wbuf_str(w, cluster, strlen(cluster));
-	ck_assert_int_eq(w->err, 0);
-	cc_id_clear(&entry.id);
+	test_id_named(&id, "peer", 1, p->port);
+	test_syn_of(w, &id, cluster);
+	cc_id_clear(&id);
 }
 
 /* buf sealed with the key of b64 into out. */

@@ -130,20 +130,11 @@ recv_type(int fd, uint8_t type, int timeout_ms, struct cc_msg *m)
 static void
 build_syn(struct cc_wbuf *w, uint16_t port, const char *cluster)
 {
-	struct cc_digest	d;
-	struct cc_digest_entry	entry;
+	struct cc_id id;
 
-	memset(&entry, 0, sizeof(entry));
-	test_id(&entry.id, port);
-	entry.heartbeat = 1;
-	d.entries = &entry;
-	d.n = 1;
-	cc_wbuf_init(w);
-	cc_msg_put_header(w, CC_MSG_SYN);
-	cc_digest_encode(w, &d);
-	cc_wbuf_str(w, cluster, strlen(cluster));
-	ck_assert_int_eq(w->err, 0);
-	cc_id_clear(&entry.id);
+	test_id(&id, port);
+	test_syn_of(w, &id, cluster);
+	cc_id_clear(&id);
 }
 
 /* Waits until the daemon answers SYNs, i.e. is up. */

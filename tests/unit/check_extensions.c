@@ -34,11 +34,14 @@
 
 #include <jansson.h>
 
+#include "clusterwait.h"
 #include "ctlclient.h"
 #include "daemonproc.h"
 #include "testutil.h"
 
 #define WAIT_MS		20000	/* convergence, propagation, expiry */
+#define count_live(c)			cw_count_live(c)
+#define wait_live(c, d, want)		cw_wait_live(c, d, want, WAIT_MS)
 
 static char cluster_id[64];
 
@@ -90,30 +93,6 @@ start_node(struct dproc *d, const char *name, const struct dproc *seed, uint16_t
 	if (port != 0) {
 		d->port = port;
 		snprintf(d->listen, sizeof(d->listen), "%s", listen);
-	}
-}
-
-static size_t
-count_live(struct ctlc *c)
-{
-	json_t	*res = ctlc_ok(c, "members", "{\"filter\":\"live\"}");
-	size_t	 n = json_array_size(json_object_get(res, "members"));
-
-	json_decref(res);
-	return n;
-}
-
-static void
-wait_live(struct ctlc *c, const struct dproc *d, size_t want)
-{
-	long long	deadline = dproc_now_ms() + WAIT_MS;
-	size_t		n;
-
-	while ((n = count_live(c)) != want) {
-		if (dproc_now_ms() > deadline)
-			ck_abort_msg("%s: %zu live members, not %zu, after %d ms\nlog: %s",
-			    d->node_id, n, want, WAIT_MS, dproc_log(d));
-		usleep(50000);
 	}
 }
 
