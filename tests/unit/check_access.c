@@ -150,6 +150,18 @@ stop(struct dproc *d, const char *ro)
 }
 
 /*
+ * The binary at path opened while still root, to be run with fexecve(3)
+ * after dropping to another uid: the build tree of a fresh clone may sit
+ * in a directory only root can enter (mktemp -d makes it 0700), which an
+ * execve by path as nobody could not reach. -1 on error.
+ */
+static int
+open_binary(const char *path)
+{
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
  * chitchatd run to its exit with args (stdout and stderr into files of a
  * temporary directory, returned in *err, caller frees): for configuration
  * errors. The exit status.
@@ -624,11 +636,12 @@ START_TEST(test_write_own_uid)
 	if (d.pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 		int err = open(d.err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int bin = open_binary(argv[0]);
 
-		if (null == -1 || err == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
-		    dup2(err, 2) == -1 || drop_to(&nobody) == -1)
+		if (null == -1 || err == -1 || bin == -1 || dup2(null, 0) == -1 ||
+		    dup2(null, 1) == -1 || dup2(err, 2) == -1 || drop_to(&nobody) == -1)
 			_exit(126);
-		execve(argv[0], (char *const *)argv, environ);
+		fexecve(bin, (char *const *)argv, environ);
 		_exit(127);
 	}
 	wait_socket(&d, d.sock);
@@ -719,11 +732,12 @@ ctl_as(const struct cred *c, const char *const *args, char **err)
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+		int exe = open_binary(bin);
 
-		if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
+		if (null == -1 || exe == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
 		    dup2(fd, 2) == -1 || (c != NULL && drop_to(c) == -1))
 			_exit(126);
-		execve(bin, argv, environ);
+		fexecve(exe, argv, environ);
 		_exit(127);
 	}
 	status = dproc_wait_exit(pid, 20000);
